@@ -107,6 +107,48 @@ export class Random {
     return items;
   }
 
+  /**
+   * The generator's full state as six finite numbers (four state words, then a flag and the value
+   * of the cached second normal deviate), so that models can be saved as JSON and resumed with
+   * {@link Random.fromState} to draw exactly the same stream.
+   */
+  getState(): number[] {
+    const hasSpare = !Number.isNaN(this.spareNormal);
+    return [
+      this.s0 >>> 0,
+      this.s1 >>> 0,
+      this.s2 >>> 0,
+      this.s3 >>> 0,
+      hasSpare ? 1 : 0,
+      hasSpare ? this.spareNormal : 0,
+    ];
+  }
+
+  /**
+   * A generator resuming from a state returned by {@link Random.getState}.
+   * @throws RangeError if `state` is not such a state.
+   */
+  static fromState(state: readonly number[]): Random {
+    if (state.length !== 6) throw new RangeError(`Random state must have 6 numbers, got ${state.length}`);
+    for (let i = 0; i < 4; i++) {
+      const w = state[i]!;
+      if (!Number.isInteger(w) || w < 0 || w > 0xffffffff)
+        throw new RangeError(`Random state word ${i} is invalid`);
+    }
+    if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0)
+      throw new RangeError('Random state is all zero');
+    if ((state[4] !== 0 && state[4] !== 1) || !Number.isFinite(state[5])) {
+      throw new RangeError('Random state normal cache is invalid');
+    }
+    const r = new Random(0);
+    r.s0 = state[0]! | 0;
+    r.s1 = state[1]! | 0;
+    r.s2 = state[2]! | 0;
+    r.s3 = state[3]! | 0;
+    r.spareNormal = state[4] === 1 ? state[5]! : Number.NaN;
+    return r;
+  }
+
   /** A new generator whose stream is derived from this one (for independent sub-streams). */
   fork(): Random {
     return new Random(this.nextUint32());
