@@ -1,0 +1,341 @@
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, FraudstreamError } from '../../src/errors/index.js';
+import {
+  openRedisStreamReader,
+  openRedisStreamWriter,
+  type RedisStreamOptions,
+  type RedisStreamReader,
+  RedisStreamTransport,
+  redisShardKey,
+  resolveRedisStreamOptions,
+  shardOf,
+} from '../../src/transports/redis/index.js';
+import type { DeliveredRecord, OutgoingRecord } from '../../src/transports/types.js';
+import {
+  type RedisServerHandle,
+  randomKeyPrefix,
+  skipWithoutRedis,
+  startRedisServer,
+} from '../helpers/redis-server.js';
+
+describe('resolveRedisStreamOptions', () => {
+  it('applies documented defaults and hash-tags shard keys', () => {
+    const o = resolveRedisStreamOptions({ shards: 3 });
+    expect(o.stream).toBe('fraudstream:tx');
+    expect(o.group).toBe('fraudstream');
+    expect(o.startFrom).toBe('0');
+    expect(o.claimIdleMs).toBe(30_000);
+    expect(o.maxDeliveries).toBe(5);
+    expect(o.deadLetterStream).toBe('fraudstream:tx:dead');
+    expect(o.shardKeys).toEqual(['fraudstream:tx:{s0}', 'fraudstream:tx:{s1}', 'fraudstream:tx:{s2}']);
+    expect(o.consumer).toContain(String(process.pid));
+  });
+
+  it.each([
+    { shards: 0 },
+    { shards: 1.5 },
+    { maxDeliveries: 0 },
+    { claimIdleMs: -1 },
+    { maxLen: 10, minIdMs: 1000 },
+    { stream: '' },
+    { startFrom: 'x' as '$' },
+    { url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://b' }] } },
+  ] satisfies RedisStreamOptions[])('rejects %o with ConfigError', (options) => {
+    expect(() => resolveRedisStreamOptions(options)).toThrow(ConfigError);
+  });
+});
+
+describe('shardOf', () => {
+  it('is stable, in range and spreads keys roughly evenly', () => {
+    const shards = 8;
+    const counts = new Array<number>(shards).fill(0);
+    for (let i = 0; i < 8000; i++) {
+      const key = `card-${i}`;
+      const s = shardOf(key, shards);
+      expect(s).toBe(shardOf(key, shards));
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThan(shards);
+      counts[s]! += 1;
+    }
+    // Expected 1000 per shard; binomial sd is about 30, so +-200 cannot fail by chance.
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(200);
+  });
+});
+
+/** Reads batches until `n` records arrived or `maxBatches` batches were seen. */
+async function readRecords(
+  iterator: AsyncIterator<readonly DeliveredRecord[]>,
+  n: number,
+  maxBatches = 200,
+): Promise<DeliveredRecord[]> {
+  const out: DeliveredRecord[] = [];
+  for (let b = 0; b < maxBatches && out.length < n; b++) {
+    const next = await iterator.next();
+    if (next.done) break;
+    out.push(...next.value);
+  }
+  return out;
+}
+
+function records(cards: number, perCard: number): OutgoingRecord[] {
+  const out: OutgoingRecord[] = [];
+  // Interleaved across cards so that order can only be kept per key if the transport keeps it.
+  for (let seq = 0; seq < perCard; seq++) {
+    for (let c = 0; c < cards; c++)
+      out.push({ partitionKey: `card-${c}`, payload: JSON.stringify({ c, seq }) });
+  }
+  return out;
+}
+
+function expectPerCardOrder(delivered: readonly DeliveredRecord[], cards: number, perCard: number): void {
+  const nextSeq = new Array<number>(cards).fill(0);
+  for (const record of delivered) {
+    const { c, seq } = JSON.parse(record.payload) as { c: number; seq: number };
+    expect(seq).toBe(nextSeq[c]);
+    nextSeq[c] = seq + 1;
+  }
+  expect(nextSeq).toEqual(new Array<number>(cards).fill(perCard));
+}
+
+describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', () => {
+  let server: RedisServerHandle;
+  let inspect: ReturnType<typeof createClient>;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    inspect = createClient({ url: server.url });
+    await inspect.connect();
+  });
+
+  afterAll(async () => {
+    await inspect?.close();
+    await server?.stop();
+  });
+
+  const optionsFor = (extra: RedisStreamOptions = {}): RedisStreamOptions => ({
+    url: server.url,
+    stream: `${randomKeyPrefix()}tx`,
+    consumer: 'c1',
+    ...extra,
+  });
+
+  const pendingCount = async (key: string, group = 'fraudstream'): Promise<number> => {
+    const summary = (await inspect.sendCommand(['XPENDING', key, group])) as [number, ...unknown[]];
+    return Number(summary[0]);
+  };
+
+  it('delivers every record once with its payload, in order per partition key, and ack empties the PEL', async () => {
+    const options = optionsFor();
+    const transport = await RedisStreamTransport.connect(options);
+    const writer = transport.writer();
+    const reader = transport.reader({ maxBatch: 64, maxWaitMs: 20 });
+    const sent = records(7, 30);
+    const before = Date.now();
+    await writer.publish(sent.slice(0, 100));
+    await writer.publish(sent.slice(100));
+    const it = reader[Symbol.asyncIterator]();
+    const got = await readRecords(it, sent.length);
+    expect(got).toHaveLength(sent.length);
+    expect(got.every((r) => r.deliveries === 1)).toBe(true);
+    expect(got.every((r) => r.enqueuedAtMs >= before && r.enqueuedAtMs <= Date.now())).toBe(true);
+    expect(new Set(got.map((r) => r.position)).size).toBe(sent.length);
+    expect(got.map((r) => r.payload).sort()).toEqual(sent.map((r) => r.payload).sort());
+    expectPerCardOrder(got, 7, 30);
+    const key = redisShardKey(options.stream!, 0);
+    expect(await pendingCount(key)).toBe(sent.length);
+    await reader.ack(got);
+    expect(await pendingCount(key)).toBe(0);
+    await transport.close();
+  });
+
+  it('shards by partition key: every shard gets records and per-key order is kept', async () => {
+    const options = optionsFor({ shards: 4 });
+    const writer = await openRedisStreamWriter(options);
+    const reader = await openRedisStreamReader(options, { maxBatch: 100, maxWaitMs: 20 });
+    const sent = records(40, 10);
+    await writer.publish(sent);
+    const got = await readRecords(reader[Symbol.asyncIterator](), sent.length);
+    expect(got).toHaveLength(sent.length);
+    expectPerCardOrder(got, 40, 10);
+    const shardsOfCard = new Map<number, Set<string>>();
+    for (const r of got) {
+      const { c } = JSON.parse(r.payload) as { c: number };
+      const key = r.position.slice(0, r.position.lastIndexOf('/'));
+      if (!shardsOfCard.has(c)) shardsOfCard.set(c, new Set());
+      shardsOfCard.get(c)!.add(key);
+      expect(key).toBe(redisShardKey(options.stream!, shardOf(`card-${c}`, 4)));
+    }
+    for (const keys of shardsOfCard.values()) expect(keys.size).toBe(1);
+    for (let s = 0; s < 4; s++) {
+      expect(Number(await inspect.sendCommand(['XLEN', redisShardKey(options.stream!, s)]))).toBeGreaterThan(
+        0,
+      );
+    }
+    await reader.ack(got);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('redelivers unacknowledged records to a restarted consumer with the same name', async () => {
+    const options = optionsFor();
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish(records(3, 5));
+    const first = await openRedisStreamReader(options, { maxBatch: 100, maxWaitMs: 20 });
+    const firstGot = await readRecords(first[Symbol.asyncIterator](), 15);
+    expect(firstGot).toHaveLength(15);
+    await first.ack(firstGot.slice(0, 5));
+    await first.close();
+
+    const second = await openRedisStreamReader(options, { maxBatch: 100, maxWaitMs: 20 });
+    const it = second[Symbol.asyncIterator]();
+    const again = await readRecords(it, 10);
+    expect(again.map((r) => r.position)).toEqual(firstGot.slice(5).map((r) => r.position));
+    expect(again.every((r) => r.deliveries === 2)).toBe(true);
+    await second.ack(again);
+    // Nothing else is pending or new.
+    expect((await it.next()).value).toEqual([]);
+    await Promise.all([writer.close(), second.close()]);
+  });
+
+  it('lets a live consumer take over entries of a dead one after claimIdleMs (XAUTOCLAIM)', async () => {
+    const options = optionsFor({ claimIdleMs: 100 });
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish(records(2, 4));
+    const dead = await openRedisStreamReader({ ...options, consumer: 'dead' }, { maxWaitMs: 20 });
+    const lost = await readRecords(dead[Symbol.asyncIterator](), 8);
+    expect(lost).toHaveLength(8);
+    await dead.close();
+
+    const alive = await openRedisStreamReader({ ...options, consumer: 'alive' }, { maxWaitMs: 20 });
+    const taken = await readRecords(alive[Symbol.asyncIterator](), 8, 1000);
+    expect(taken.map((r) => r.position).sort()).toEqual(lost.map((r) => r.position).sort());
+    expect(taken.every((r) => r.deliveries === 2)).toBe(true);
+    await alive.ack(taken);
+    const key = redisShardKey(options.stream!, 0);
+    expect(await pendingCount(key)).toBe(0);
+    await Promise.all([writer.close(), alive.close()]);
+  });
+
+  it('redelivers released records and dead-letters them after maxDeliveries', async () => {
+    const options = optionsFor({ maxDeliveries: 2 });
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish([
+      { partitionKey: 'a', payload: 'poison' },
+      { partitionKey: 'a', payload: 'fine' },
+    ]);
+    const reader = await openRedisStreamReader(options, { maxWaitMs: 20 });
+    const it = reader[Symbol.asyncIterator]();
+    const firstBatch = await readRecords(it, 2);
+    expect(firstBatch.map((r) => [r.payload, r.deliveries])).toEqual([
+      ['poison', 1],
+      ['fine', 1],
+    ]);
+    await reader.ack(firstBatch.filter((r) => r.payload === 'fine'));
+    const poison = firstBatch.filter((r) => r.payload === 'poison');
+    await reader.release(poison);
+    const second = (await it.next()).value as DeliveredRecord[];
+    expect(second.map((r) => [r.payload, r.deliveries, r.position])).toEqual([
+      ['poison', 2, poison[0]!.position],
+    ]);
+    await reader.release(second);
+    // Third delivery would exceed maxDeliveries: dead-lettered and acknowledged instead.
+    expect((await it.next()).value).toEqual([]);
+    const dead = (await inspect.sendCommand(['XRANGE', `${options.stream}:dead`, '-', '+'])) as [
+      string,
+      string[],
+    ][];
+    expect(dead).toHaveLength(1);
+    const fields = dead[0]![1];
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    expect(field('p')).toBe('poison');
+    expect(field('reason')).toBe('max-deliveries');
+    expect(field('position')).toBe(poison[0]!.position);
+    expect(await pendingCount(redisShardKey(options.stream!, 0))).toBe(0);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('deadLetter() writes the reason and acknowledges', async () => {
+    const options = optionsFor({ deadLetterStream: `${randomKeyPrefix()}dlq` });
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish([{ partitionKey: 'k', payload: '{not json' }]);
+    const reader = await openRedisStreamReader(options, { maxWaitMs: 20 });
+    const [record] = await readRecords(reader[Symbol.asyncIterator](), 1);
+    await reader.deadLetter([{ record: record!, reason: 'parse: payload' }]);
+    const dead = (await inspect.sendCommand(['XRANGE', options.deadLetterStream!, '-', '+'])) as [
+      string,
+      string[],
+    ][];
+    expect(dead.map(([, f]) => [f[1], f[3]])).toEqual([['{not json', 'parse: payload']]);
+    expect(await pendingCount(redisShardKey(options.stream!, 0))).toBe(0);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('startFrom $ skips what was produced before the group existed; 0 does not', async () => {
+    const options = optionsFor();
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish([{ partitionKey: 'k', payload: 'old' }]);
+    const late = await openRedisStreamReader({ ...options, startFrom: '$' }, { maxWaitMs: 20 });
+    const lateIt = late[Symbol.asyncIterator]();
+    expect((await lateIt.next()).value).toEqual([]);
+    await writer.publish([{ partitionKey: 'k', payload: 'new' }]);
+    expect((await readRecords(lateIt, 1)).map((r) => r.payload)).toEqual(['new']);
+    await late.close();
+    const other = await openRedisStreamReader({ ...options, group: 'from-start' }, { maxWaitMs: 20 });
+    expect((await readRecords(other[Symbol.asyncIterator](), 2)).map((r) => r.payload)).toEqual([
+      'old',
+      'new',
+    ]);
+    await Promise.all([writer.close(), other.close()]);
+  });
+
+  it('close() interrupts a long blocking read and ends the iteration', async () => {
+    // maxWaitMs is far beyond the test timeout: the test can only finish if close() interrupts the read.
+    const reader = await openRedisStreamReader(optionsFor(), { maxWaitMs: 600_000 });
+    const it = reader[Symbol.asyncIterator]();
+    const pending = it.next();
+    // Let the reader reach its blocking XREADGROUP (CLIENT LIST shows it as cmd=xreadgroup).
+    for (let i = 0; i < 200; i++) {
+      const clients = String(await inspect.sendCommand(['CLIENT', 'LIST']));
+      if (clients.includes('cmd=xreadgroup')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await reader.close();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await reader.close();
+  });
+
+  it('publish rejects on a non-transient server error without retrying it as transient', async () => {
+    const options = optionsFor({ retries: 0 });
+    await inspect.set(redisShardKey(options.stream!, 0), 'not a stream');
+    const writer = await openRedisStreamWriter(options);
+    const error = await writer.publish([{ partitionKey: 'k', payload: 'x' }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FraudstreamError);
+    expect((error as Error).message).toContain('WRONGTYPE');
+    await writer.close();
+    await expect(writer.publish([{ partitionKey: 'k', payload: 'x' }])).rejects.toThrow(/closed/);
+  });
+
+  it('trims shard streams approximately when maxLen is set', async () => {
+    const options = optionsFor({ maxLen: 100 });
+    const writer = await openRedisStreamWriter(options);
+    for (let i = 0; i < 10; i++) await writer.publish(records(10, 50));
+    const length = Number(await inspect.sendCommand(['XLEN', redisShardKey(options.stream!, 0)]));
+    // `~` trims whole radix-tree nodes (100 entries by default), so the length stays near maxLen, well below 5000.
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(1000);
+    await writer.close();
+  });
+
+  it('ack and release refuse records of another stream', async () => {
+    const reader: RedisStreamReader = await openRedisStreamReader(optionsFor(), { maxWaitMs: 20 });
+    const foreign: DeliveredRecord = {
+      payload: '',
+      position: 'elsewhere/1-0',
+      deliveries: 1,
+      enqueuedAtMs: 0,
+    };
+    await expect(reader.ack([foreign])).rejects.toThrow(FraudstreamError);
+    await expect(reader.release([foreign])).rejects.toThrow(FraudstreamError);
+    await reader.close();
+  });
+});
