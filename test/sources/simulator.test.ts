@@ -320,6 +320,13 @@ describe('determinism and the Source', () => {
     expect(c.flatMap((d) => d.transactions)).not.toEqual(a.flatMap((d) => d.transactions));
   });
 
+  it('handles populations smaller than the daily compromise draws', () => {
+    const tiny = collect({ nCustomers: 2, nTerminals: 1, nDays: 3, radius: 200, seed: 9 });
+    expect(tiny.map((d) => d.compromisedCustomers)).toEqual([[0, 1], [0, 1], []]);
+    expect(tiny.map((d) => d.compromisedTerminals)).toEqual([[0], [0], []]);
+    for (const day of tiny) for (const tx of day.transactions) expect(tx.label).toBe(1);
+  });
+
   it('yields every simulated transaction in time order as a source named simulator', async () => {
     const source = createSimulatorSource(small);
     expect(source.name).toBe('simulator');

@@ -8,21 +8,22 @@ import { generateProfiles } from './profiles.js';
 /** 0 = genuine; 1 = amount over 220; 2 = compromised terminal; 3 = compromised card. */
 export type FraudScenario = 0 | 1 | 2 | 3;
 
-/** The fixed parameters of the book's three fraud scenarios. */
+/**
+ * The fixed parameters of the book's three fraud scenarios:
+ * 1. every amount above `amountThreshold` is a fraud;
+ * 2. each day `terminalsPerDay` terminals are drawn and all their transactions during
+ *    `terminalWindowDays` days (the drawing day included) are frauds;
+ * 3. each day `customersPerDay` customers are drawn and, during `customerWindowDays` days,
+ *    a `customerFraudShare` of their transactions are frauds with the amount multiplied by
+ *    `customerAmountFactor`.
+ */
 export const HANDBOOK_FRAUD_SCENARIOS = {
-  /** Scenario 1: every transaction with an amount strictly above this is a fraud. */
   amountThreshold: 220,
-  /** Scenario 2: terminals drawn each day ... */
   terminalsPerDay: 2,
-  /** ... whose transactions are all frauds during this many days, the drawing day included. */
   terminalWindowDays: 28,
-  /** Scenario 3: customers drawn each day ... */
   customersPerDay: 3,
-  /** ... during this many days, the drawing day included ... */
   customerWindowDays: 14,
-  /** ... a third of their transactions are frauds ... */
   customerFraudShare: 1 / 3,
-  /** ... with the amount multiplied by this. */
   customerAmountFactor: 5,
 } as const;
 
