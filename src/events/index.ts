@@ -1,2 +1,24 @@
+export type { CreditcardRowContext } from './creditcard.js';
+export { CREDITCARD_CSV_COLUMNS, CREDITCARD_START_TIME_MS, parseCreditcardCsvLine } from './creditcard.js';
+export { splitCsvLine } from './csv.js';
+export type { LabEnvelopeOptions } from './lab.js';
+export { parseLabEnvelope, toLabEnvelope } from './lab.js';
+export { NATIVE_FIELDS, parseNativeTransaction, toNativeJson } from './native.js';
+export { detectPayloadFormat, parsePayload } from './payload.js';
+export {
+  parseSparkovCsvLine,
+  parseSparkovRecord,
+  SPARKOV_COLUMNS,
+  SPARKOV_FEATURE_COLUMNS,
+  SPARKOV_REQUIRED_COLUMNS,
+} from './sparkov.js';
 export type { Channel, Feedback, Label, PayloadFormat, Transaction } from './transaction.js';
 export { CREDITCARD_COLUMNS, PAYLOAD_FORMATS, recordKey } from './transaction.js';
+export {
+  formatPythonFloat,
+  MAX_AMOUNT,
+  MAX_PAYLOAD_BYTES,
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  parseUtcDateTime,
+} from './validation.js';
