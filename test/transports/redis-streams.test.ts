@@ -293,12 +293,14 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     const reader = await openRedisStreamReader(optionsFor(), { maxWaitMs: 600_000 });
     const it = reader[Symbol.asyncIterator]();
     const pending = it.next();
-    // Let the reader reach its blocking XREADGROUP (CLIENT LIST shows it as cmd=xreadgroup).
-    for (let i = 0; i < 200; i++) {
+    // Wait until the reader sits in its blocking XREADGROUP: CLIENT LIST flags it `b` (blocked).
+    let blocked = false;
+    for (let i = 0; i < 500 && !blocked; i++) {
       const clients = String(await inspect.sendCommand(['CLIENT', 'LIST']));
-      if (clients.includes('cmd=xreadgroup')) break;
-      await new Promise((r) => setTimeout(r, 10));
+      blocked = /flags=[A-Za-z]*b[A-Za-z]* .*cmd=xreadgroup/.test(clients);
+      if (!blocked) await new Promise((r) => setTimeout(r, 10));
     }
+    expect(blocked).toBe(true);
     await reader.close();
     expect(await pending).toEqual({ done: true, value: undefined });
     await reader.close();
