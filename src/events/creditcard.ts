@@ -1,7 +1,7 @@
 /** Rows of the Kaggle/ULB credit-card CSV (`Time,V1..V28,Amount,Class`). */
 import { ParseError } from '../errors/index.js';
 import { splitCsvLine } from './csv.js';
-import { CREDITCARD_COLUMNS, type Transaction } from './transaction.js';
+import { CREDITCARD_COLUMNS, creditcardFeatures, type Transaction } from './transaction.js';
 import { checkAmount, labelFrom, parseDecimal, quote, unexpected } from './validation.js';
 
 /** Header of the Kaggle/ULB file: the 30 {@link CREDITCARD_COLUMNS} and `Class`. */
@@ -20,6 +20,9 @@ export interface CreditcardRowContext {
 
 const COLUMN_COUNT = CREDITCARD_CSV_COLUMNS.length;
 
+/** Values of the record being parsed; reused because parsing is synchronous and one record at a time. */
+const scratch = new Float64Array(30);
+
 /**
  * Parses one data line of the Kaggle/ULB file (quoted values such as `"0"` accepted). Never
  * throws. The transaction has channel `'unknown'`, empty card and terminal, the 30 numeric
@@ -36,21 +39,20 @@ export function parseCreditcardCsvLine(
     if (fields.length !== COLUMN_COUNT) {
       return new ParseError('line', `expected ${COLUMN_COUNT} fields, got ${fields.length}`);
     }
-    const features: Record<string, number> = {};
     for (let i = 0; i < COLUMN_COUNT - 1; i++) {
       const text = fields[i]!;
       const value = parseDecimal(text);
       if (Number.isNaN(value)) {
         return new ParseError(CREDITCARD_COLUMNS[i]!, `expected a finite number, got ${quote(text)}`);
       }
-      features[CREDITCARD_COLUMNS[i]!] = value;
+      scratch[i] = value;
     }
-    const amount = checkAmount(features.Amount!, 'Amount', fields[COLUMN_COUNT - 2]);
+    const amount = checkAmount(scratch[29]!, 'Amount', fields[COLUMN_COUNT - 2]);
     if (amount instanceof ParseError) return amount;
     const classText = fields[COLUMN_COUNT - 1]!;
     const label = labelFrom(classText);
     if (label === undefined) return new ParseError('Class', `expected 0 or 1, got ${quote(classText)}`);
-    const timestampMs = context.startTimeMs + features.Time! * 1000;
+    const timestampMs = context.startTimeMs + scratch[0]! * 1000;
     if (!Number.isFinite(timestampMs))
       return new ParseError('Time', `event time out of range, got ${quote(fields[0])}`);
     return {
@@ -60,7 +62,7 @@ export function parseCreditcardCsvLine(
       terminalId: '',
       amount,
       channel: 'unknown',
-      features,
+      features: creditcardFeatures(scratch),
       label,
       format: 'lab',
     };

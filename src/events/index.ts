@@ -13,7 +13,7 @@ export {
   SPARKOV_REQUIRED_COLUMNS,
 } from './sparkov.js';
 export type { Channel, Feedback, Label, PayloadFormat, Transaction } from './transaction.js';
-export { CREDITCARD_COLUMNS, PAYLOAD_FORMATS, recordKey } from './transaction.js';
+export { CREDITCARD_COLUMNS, creditcardFeatures, PAYLOAD_FORMATS, recordKey } from './transaction.js';
 export {
   formatPythonFloat,
   MAX_AMOUNT,

@@ -3,7 +3,7 @@
  * `{"data": "<Time,V1..V28,Amount>", "metadata": ["YYYY-MM-DD HH:MM:SS", "<id>", "Web|Mobile|Store"]}`.
  */
 import { ParseError } from '../errors/index.js';
-import { CREDITCARD_COLUMNS, type Transaction } from './transaction.js';
+import { CREDITCARD_COLUMNS, creditcardFeatures, type Transaction } from './transaction.js';
 import {
   channelFrom,
   checkAmount,
@@ -20,6 +20,9 @@ import {
 } from './validation.js';
 
 const COLUMN_COUNT = CREDITCARD_COLUMNS.length;
+
+/** Values of the record being parsed; reused because parsing is synchronous and one record at a time. */
+const scratch = new Float64Array(30);
 const AMOUNT_INDEX = COLUMN_COUNT - 1;
 const DATA_FIELDS = CREDITCARD_COLUMNS.map((name) => `data.${name}`);
 
@@ -51,15 +54,14 @@ export function labFromObject(obj: Record<string, unknown>): Transaction | Parse
   if (parts.length !== COLUMN_COUNT) {
     return new ParseError('data', `expected ${COLUMN_COUNT} comma-separated numbers, got ${parts.length}`);
   }
-  const features: Record<string, number> = {};
   for (let i = 0; i < COLUMN_COUNT; i++) {
     const text = parts[i]!;
     const value = parseDecimal(text);
     if (Number.isNaN(value))
       return new ParseError(DATA_FIELDS[i]!, `expected a finite number, got ${quote(text)}`);
-    features[CREDITCARD_COLUMNS[i]!] = value;
+    scratch[i] = value;
   }
-  const amount = checkAmount(features.Amount!, DATA_FIELDS[AMOUNT_INDEX]!, parts[AMOUNT_INDEX]);
+  const amount = checkAmount(scratch[29]!, DATA_FIELDS[AMOUNT_INDEX]!, parts[AMOUNT_INDEX]);
   if (amount instanceof ParseError) return amount;
 
   const metadata = obj.metadata;
@@ -82,7 +84,7 @@ export function labFromObject(obj: Record<string, unknown>): Transaction | Parse
     terminalId: '',
     amount,
     channel: channelFrom(channel),
-    features,
+    features: creditcardFeatures(scratch),
     format: 'lab',
   };
   let extra: Record<string, unknown> | undefined;

@@ -64,6 +64,46 @@ export const CREDITCARD_COLUMNS = [
 ] as readonly string[];
 
 /**
+ * The 30 {@link CREDITCARD_COLUMNS} as a features object, from their values in column order.
+ * Written as one object literal because V8 builds that in one step, several times faster than
+ * adding 30 computed keys one by one (it matters at 100k+ records per second).
+ */
+export function creditcardFeatures(v: ArrayLike<number>): Record<string, number> {
+  return {
+    Time: v[0]!,
+    V1: v[1]!,
+    V2: v[2]!,
+    V3: v[3]!,
+    V4: v[4]!,
+    V5: v[5]!,
+    V6: v[6]!,
+    V7: v[7]!,
+    V8: v[8]!,
+    V9: v[9]!,
+    V10: v[10]!,
+    V11: v[11]!,
+    V12: v[12]!,
+    V13: v[13]!,
+    V14: v[14]!,
+    V15: v[15]!,
+    V16: v[16]!,
+    V17: v[17]!,
+    V18: v[18]!,
+    V19: v[19]!,
+    V20: v[20]!,
+    V21: v[21]!,
+    V22: v[22]!,
+    V23: v[23]!,
+    V24: v[24]!,
+    V25: v[25]!,
+    V26: v[26]!,
+    V27: v[27]!,
+    V28: v[28]!,
+    Amount: v[29]!,
+  };
+}
+
+/**
  * The unique key of a record in the pipeline: its own id, qualified by its transport position
  * (stream entry id, Kinesis sequence number, line number) because ids can repeat.
  */

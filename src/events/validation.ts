@@ -276,7 +276,13 @@ export function formatUtcDateTime(ms: number): string {
 export function formatPythonFloat(x: number): string {
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
   const negative = x < 0;
-  const js = (negative ? -x : x).toExponential();
+  const magnitude = negative ? -x : x;
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    // Both languages print fixed notation here; Python only adds `.0` to integral values.
+    const fixed = String(x);
+    return fixed.indexOf('.') === -1 ? `${fixed}.0` : fixed;
+  }
+  const js = magnitude.toExponential();
   // toExponential() without an argument gives the shortest round-trip digits: "d.ddde±x".
   const e = js.indexOf('e');
   const mantissa = js.slice(0, e);

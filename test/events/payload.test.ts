@@ -2,12 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../src/errors/index.js';
 import {
+  CREDITCARD_COLUMNS,
   parseLabEnvelope,
   parseNativeTransaction,
   parsePayload,
   parseSparkovCsvLine,
   parseSparkovRecord,
   type Transaction,
+  toLabEnvelope,
+  toNativeJson,
 } from '../../src/events/index.js';
 import { LAB_ENVELOPE, SPARKOV_LINE } from './fixtures.js';
 
@@ -92,4 +95,64 @@ describe('parsers never throw', () => {
       fc.assert(fc.property(fc.anything(), run), { seed: 5, numRuns: 200 });
     });
   }
+});
+
+describe('round trips', () => {
+  const transaction = fc.record({
+    id: fc.string({ maxLength: 20 }),
+    timestampMs: fc.integer({ min: 0, max: Date.UTC(2099, 11, 31) }),
+    cardId: fc.string({ maxLength: 20 }),
+    terminalId: fc.string({ maxLength: 20 }),
+    amount: fc.double({ min: 0, max: 1e7, noNaN: true }),
+    channel: fc.constantFrom('web', 'mobile', 'store', 'unknown'),
+    features: fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8 }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      { maxKeys: 5 },
+    ),
+    label: fc.constantFrom<0 | 1>(0, 1),
+  });
+
+  it('native: toNativeJson then parse gives the same transaction', () => {
+    fc.assert(
+      fc.property(transaction, (t) => {
+        const tx: Transaction = { ...t, format: 'native' };
+        // JSON has no negative zero; the parser cannot be expected to bring it back.
+        for (const [k, v] of Object.entries(tx.features ?? {})) if (Object.is(v, -0)) tx.features![k] = 0;
+        if (Object.is(tx.amount, -0)) tx.amount = 0;
+        expect(parseNativeTransaction(toNativeJson(tx))).toEqual(tx);
+      }),
+      { seed: 6, numRuns: 300 },
+    );
+  });
+
+  it('lab: toLabEnvelope then parse gives the same features, to the second', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 29, maxLength: 29 }),
+        fc.double({ min: 0, max: 1e7, noNaN: true }),
+        fc.integer({ min: 0, max: Date.UTC(2099, 11, 31) / 1000 }),
+        (values, amount, seconds) => {
+          const features: Record<string, number> = {};
+          values.forEach((v, i) => {
+            features[CREDITCARD_COLUMNS[i]!] = v;
+          });
+          features.Amount = amount;
+          const tx: Transaction = {
+            id: 'x',
+            timestampMs: seconds * 1000,
+            cardId: '',
+            terminalId: '',
+            amount,
+            channel: 'web',
+            features,
+            label: 1,
+            format: 'lab',
+          };
+          expect(parseLabEnvelope(toLabEnvelope(tx, { includeLabel: true }))).toEqual(tx);
+        },
+      ),
+      { seed: 7, numRuns: 300 },
+    );
+  });
 });
