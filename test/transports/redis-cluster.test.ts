@@ -22,55 +22,61 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))(
       await cluster?.stop();
     });
 
-    it('publishes, reads and acknowledges across shards on different nodes, keeping per-key order', async () => {
-      const stream = `${randomKeyPrefix()}tx`;
-      const shards = 6;
-      const transport = await RedisStreamTransport.connect({
-        cluster: { rootNodes: cluster.rootNodes },
-        stream,
-        shards,
-        consumer: 'c1',
-      });
-      const writer = transport.writer();
-      const reader = transport.reader({ maxBatch: 50, maxWaitMs: 20 });
-      const sent: OutgoingRecord[] = [];
-      for (let seq = 0; seq < 20; seq++) {
-        for (let c = 0; c < 15; c++)
-          sent.push({ partitionKey: `card-${c}`, payload: JSON.stringify({ c, seq }) });
-      }
-      await writer.publish(sent);
+    it.each(['pipeline', 'script'] as const)(
+      '%s: publishes, reads and acknowledges across shards on different nodes, keeping per-key order',
+      async (publishMode) => {
+        const stream = `${randomKeyPrefix()}tx`;
+        const shards = 6;
+        const transport = await RedisStreamTransport.connect({
+          cluster: { rootNodes: cluster.rootNodes },
+          stream,
+          shards,
+          consumer: 'c1',
+          publishMode,
+        });
+        const writer = transport.writer();
+        const reader = transport.reader({ maxBatch: 50, maxWaitMs: 20 });
+        const sent: OutgoingRecord[] = [];
+        for (let seq = 0; seq < 20; seq++) {
+          for (let c = 0; c < 15; c++)
+            sent.push({ partitionKey: `card-${c}`, payload: JSON.stringify({ c, seq }) });
+        }
+        await writer.publish(sent);
 
-      const it = reader[Symbol.asyncIterator]();
-      const got: DeliveredRecord[] = [];
-      for (let b = 0; b < 200 && got.length < sent.length; b++) {
-        const next = await it.next();
-        if (next.done) break;
-        got.push(...next.value);
-        await reader.ack(next.value);
-      }
-      expect(got).toHaveLength(sent.length);
-      const nextSeq = new Array<number>(15).fill(0);
-      for (const r of got) {
-        const { c, seq } = JSON.parse(r.payload) as { c: number; seq: number };
-        expect(seq).toBe(nextSeq[c]);
-        nextSeq[c] = seq + 1;
-      }
+        const it = reader[Symbol.asyncIterator]();
+        const got: DeliveredRecord[] = [];
+        for (let b = 0; b < 200 && got.length < sent.length; b++) {
+          const next = await it.next();
+          if (next.done) break;
+          got.push(...next.value);
+          await reader.ack(next.value);
+        }
+        expect(got).toHaveLength(sent.length);
+        const nextSeq = new Array<number>(15).fill(0);
+        for (const r of got) {
+          const { c, seq } = JSON.parse(r.payload) as { c: number; seq: number };
+          expect(seq).toBe(nextSeq[c]);
+          nextSeq[c] = seq + 1;
+        }
 
-      const inspect = createCluster({ rootNodes: cluster.rootNodes });
-      await inspect.connect();
-      const nodesUsed = new Set<string>();
-      for (let s = 0; s < shards; s++) {
-        const key = redisShardKey(stream, s);
-        const summary = (await inspect.sendCommand(key, true, ['XPENDING', key, 'fraudstream'])) as [number];
-        expect(Number(summary[0])).toBe(0);
-        const slot = Number(await inspect.sendCommand(key, true, ['CLUSTER', 'KEYSLOT', key]));
-        const master = inspect.slots[slot]?.master;
-        nodesUsed.add(`${master?.host}:${master?.port}`);
-      }
-      // Hash-tagged shard keys land on more than one master.
-      expect(nodesUsed.size).toBeGreaterThan(1);
-      await inspect.close();
-      await transport.close();
-    });
+        const inspect = createCluster({ rootNodes: cluster.rootNodes });
+        await inspect.connect();
+        const nodesUsed = new Set<string>();
+        for (let s = 0; s < shards; s++) {
+          const key = redisShardKey(stream, s);
+          const summary = (await inspect.sendCommand(key, true, ['XPENDING', key, 'fraudstream'])) as [
+            number,
+          ];
+          expect(Number(summary[0])).toBe(0);
+          const slot = Number(await inspect.sendCommand(key, true, ['CLUSTER', 'KEYSLOT', key]));
+          const master = inspect.slots[slot]?.master;
+          nodesUsed.add(`${master?.host}:${master?.port}`);
+        }
+        // Hash-tagged shard keys land on more than one master.
+        expect(nodesUsed.size).toBeGreaterThan(1);
+        await inspect.close();
+        await transport.close();
+      },
+    );
   },
 );

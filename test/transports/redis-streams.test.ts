@@ -98,6 +98,8 @@ function expectPerCardOrder(delivered: readonly DeliveredRecord[], cards: number
   expect(nextSeq).toEqual(new Array<number>(cards).fill(perCard));
 }
 
+const publishModes = ['pipeline', 'script'] as const;
+
 describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', () => {
   let server: RedisServerHandle;
   let inspect: ReturnType<typeof createClient>;
@@ -125,56 +127,62 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     return Number(summary[0]);
   };
 
-  it('delivers every record once with its payload, in order per partition key, and ack empties the PEL', async () => {
-    const options = optionsFor();
-    const transport = await RedisStreamTransport.connect(options);
-    const writer = transport.writer();
-    const reader = transport.reader({ maxBatch: 64, maxWaitMs: 20 });
-    const sent = records(7, 30);
-    const before = Date.now();
-    await writer.publish(sent.slice(0, 100));
-    await writer.publish(sent.slice(100));
-    const it = reader[Symbol.asyncIterator]();
-    const got = await readRecords(it, sent.length);
-    expect(got).toHaveLength(sent.length);
-    expect(got.every((r) => r.deliveries === 1)).toBe(true);
-    expect(got.every((r) => r.enqueuedAtMs >= before && r.enqueuedAtMs <= Date.now())).toBe(true);
-    expect(new Set(got.map((r) => r.position)).size).toBe(sent.length);
-    expect(got.map((r) => r.payload).sort()).toEqual(sent.map((r) => r.payload).sort());
-    expectPerCardOrder(got, 7, 30);
-    const key = redisShardKey(options.stream!, 0);
-    expect(await pendingCount(key)).toBe(sent.length);
-    await reader.ack(got);
-    expect(await pendingCount(key)).toBe(0);
-    await transport.close();
-  });
+  it.each(publishModes)(
+    '%s: delivers every record once with its payload, in order per partition key, and ack empties the PEL',
+    async (publishMode) => {
+      const options = optionsFor({ publishMode });
+      const transport = await RedisStreamTransport.connect(options);
+      const writer = transport.writer();
+      const reader = transport.reader({ maxBatch: 64, maxWaitMs: 20 });
+      const sent = records(7, 30);
+      const before = Date.now();
+      await writer.publish(sent.slice(0, 100));
+      await writer.publish(sent.slice(100));
+      const it = reader[Symbol.asyncIterator]();
+      const got = await readRecords(it, sent.length);
+      expect(got).toHaveLength(sent.length);
+      expect(got.every((r) => r.deliveries === 1)).toBe(true);
+      expect(got.every((r) => r.enqueuedAtMs >= before && r.enqueuedAtMs <= Date.now())).toBe(true);
+      expect(new Set(got.map((r) => r.position)).size).toBe(sent.length);
+      expect(got.map((r) => r.payload).sort()).toEqual(sent.map((r) => r.payload).sort());
+      expectPerCardOrder(got, 7, 30);
+      const key = redisShardKey(options.stream!, 0);
+      expect(await pendingCount(key)).toBe(sent.length);
+      await reader.ack(got);
+      expect(await pendingCount(key)).toBe(0);
+      await transport.close();
+    },
+  );
 
-  it('shards by partition key: every shard gets records and per-key order is kept', async () => {
-    const options = optionsFor({ shards: 4 });
-    const writer = await openRedisStreamWriter(options);
-    const reader = await openRedisStreamReader(options, { maxBatch: 100, maxWaitMs: 20 });
-    const sent = records(40, 10);
-    await writer.publish(sent);
-    const got = await readRecords(reader[Symbol.asyncIterator](), sent.length);
-    expect(got).toHaveLength(sent.length);
-    expectPerCardOrder(got, 40, 10);
-    const shardsOfCard = new Map<number, Set<string>>();
-    for (const r of got) {
-      const { c } = JSON.parse(r.payload) as { c: number };
-      const key = r.position.slice(0, r.position.lastIndexOf('/'));
-      if (!shardsOfCard.has(c)) shardsOfCard.set(c, new Set());
-      shardsOfCard.get(c)!.add(key);
-      expect(key).toBe(redisShardKey(options.stream!, shardOf(`card-${c}`, 4)));
-    }
-    for (const keys of shardsOfCard.values()) expect(keys.size).toBe(1);
-    for (let s = 0; s < 4; s++) {
-      expect(Number(await inspect.sendCommand(['XLEN', redisShardKey(options.stream!, s)]))).toBeGreaterThan(
-        0,
-      );
-    }
-    await reader.ack(got);
-    await Promise.all([writer.close(), reader.close()]);
-  });
+  it.each(publishModes)(
+    '%s: shards by partition key: every shard gets records and per-key order is kept',
+    async (publishMode) => {
+      const options = optionsFor({ shards: 4, publishMode });
+      const writer = await openRedisStreamWriter(options);
+      const reader = await openRedisStreamReader(options, { maxBatch: 100, maxWaitMs: 20 });
+      const sent = records(40, 10);
+      await writer.publish(sent);
+      const got = await readRecords(reader[Symbol.asyncIterator](), sent.length);
+      expect(got).toHaveLength(sent.length);
+      expectPerCardOrder(got, 40, 10);
+      const shardsOfCard = new Map<number, Set<string>>();
+      for (const r of got) {
+        const { c } = JSON.parse(r.payload) as { c: number };
+        const key = r.position.slice(0, r.position.lastIndexOf('/'));
+        if (!shardsOfCard.has(c)) shardsOfCard.set(c, new Set());
+        shardsOfCard.get(c)!.add(key);
+        expect(key).toBe(redisShardKey(options.stream!, shardOf(`card-${c}`, 4)));
+      }
+      for (const keys of shardsOfCard.values()) expect(keys.size).toBe(1);
+      for (let s = 0; s < 4; s++) {
+        expect(
+          Number(await inspect.sendCommand(['XLEN', redisShardKey(options.stream!, s)])),
+        ).toBeGreaterThan(0);
+      }
+      await reader.ack(got);
+      await Promise.all([writer.close(), reader.close()]);
+    },
+  );
 
   it('redelivers unacknowledged records to a restarted consumer with the same name', async () => {
     const options = optionsFor();
@@ -306,8 +314,8 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     await reader.close();
   });
 
-  it('publish rejects on a non-transient server error without retrying it as transient', async () => {
-    const options = optionsFor({ retries: 0 });
+  it.each(publishModes)('%s: publish rejects on a non-transient server error', async (publishMode) => {
+    const options = optionsFor({ retries: 0, publishMode });
     await inspect.set(redisShardKey(options.stream!, 0), 'not a stream');
     const writer = await openRedisStreamWriter(options);
     const error = await writer.publish([{ partitionKey: 'k', payload: 'x' }]).catch((e: unknown) => e);
@@ -317,8 +325,8 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     await expect(writer.publish([{ partitionKey: 'k', payload: 'x' }])).rejects.toThrow(/closed/);
   });
 
-  it('trims shard streams approximately when maxLen is set', async () => {
-    const options = optionsFor({ maxLen: 100 });
+  it.each(publishModes)('%s: trims shard streams approximately when maxLen is set', async (publishMode) => {
+    const options = optionsFor({ maxLen: 100, publishMode });
     const writer = await openRedisStreamWriter(options);
     for (let i = 0; i < 10; i++) await writer.publish(records(10, 50));
     const length = Number(await inspect.sendCommand(['XLEN', redisShardKey(options.stream!, 0)]));

@@ -15,5 +15,6 @@ export {
   RedisStreamWriter,
   redisShardKey,
   resolveRedisStreamOptions,
+  SCRIPT_CHUNK,
   shardOf,
 } from './streams.js';

@@ -20,6 +20,7 @@
  * - A record delivered more than `maxDeliveries` times goes to the dead-letter stream with reason
  *   `max-deliveries` and is acknowledged instead of being delivered again.
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClosedError, ConfigError, FraudstreamError, TransientStoreError } from '../../errors/index.js';
 import type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from '../types.js';
@@ -110,6 +111,14 @@ export interface RedisStreamOptions extends RedisConnectionOptions {
    */
   retryBaseMs?: number;
   /**
+   * How `publish` writes a batch. `'pipeline'`: one XADD per record, all sent in one pipeline.
+   * `'script'`: one Lua script call per shard and chunk of up to 1000 records that runs the
+   * XADDs inside Redis; same entries, a fraction of the client CPU (see the transport benchmark).
+   * A script failing half-way leaves its first records written; a retry writes them again.
+   * @default 'pipeline'
+   */
+  publishMode?: 'pipeline' | 'script';
+  /**
    * Cluster mode only: pause between rounds of non-blocking reads that found nothing.
    * @default 10
    */
@@ -126,6 +135,7 @@ export const DEFAULT_REDIS_STREAM_OPTIONS = {
   retries: 3,
   retryBaseMs: 50,
   clusterPollMs: 10,
+  publishMode: 'pipeline',
 } as const;
 
 /** {@link RedisStreamOptions} after defaults and validation. */
@@ -146,6 +156,7 @@ export interface ResolvedRedisStreamOptions {
   retries: number;
   retryBaseMs: number;
   clusterPollMs: number;
+  publishMode: 'pipeline' | 'script';
 }
 
 function positiveInt(name: string, value: number, min = 1): number {
@@ -181,6 +192,10 @@ export function resolveRedisStreamOptions(options: RedisStreamOptions = {}): Res
   if (options.url !== undefined && options.cluster !== undefined) {
     throw new ConfigError('set either url (single server) or cluster, not both');
   }
+  const publishMode = options.publishMode ?? d.publishMode;
+  if (publishMode !== 'pipeline' && publishMode !== 'script') {
+    throw new ConfigError(`publishMode must be 'pipeline' or 'script'`);
+  }
   const { url, clientOptions, cluster, onError } = options;
   return {
     connection: { url, clientOptions, cluster, onError },
@@ -198,6 +213,7 @@ export function resolveRedisStreamOptions(options: RedisStreamOptions = {}): Res
     retries: positiveInt('retries', options.retries ?? d.retries, 0),
     retryBaseMs: positiveInt('retryBaseMs', options.retryBaseMs ?? d.retryBaseMs, 0),
     clusterPollMs: positiveInt('clusterPollMs', options.clusterPollMs ?? d.clusterPollMs),
+    publishMode,
   };
 }
 
@@ -330,6 +346,25 @@ export async function openRedisStreamReader(
   return new RedisStreamReader(resolved, connection, readOptions, () => connection.close());
 }
 
+/** Most records added by one script call, so that one call never blocks the server for long. */
+export const SCRIPT_CHUNK = 1000;
+
+/**
+ * Adds ARGV[4..] as entries `p` = payload, `t` = ARGV[1] to KEYS[1], trimming by ARGV[2]
+ * (`MAXLEN`, `MINID` or empty) with threshold ARGV[3]. One command per chunk instead of one per
+ * record: far less client CPU and far fewer commands for the server to parse.
+ */
+const XADD_SCRIPT = `local key, t, strategy, threshold = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV do
+  if strategy == '' then
+    redis.call('XADD', key, '*', 'p', ARGV[i], 't', t)
+  else
+    redis.call('XADD', key, strategy, '~', threshold, '*', 'p', ARGV[i], 't', t)
+  end
+end
+return #ARGV - 3`;
+const XADD_SCRIPT_SHA = createHash('sha1').update(XADD_SCRIPT).digest('hex');
+
 /** Appends records to the shard streams; see the module comment. */
 export class RedisStreamWriter implements StreamWriter {
   private readonly options: ResolvedRedisStreamOptions;
@@ -349,61 +384,97 @@ export class RedisStreamWriter implements StreamWriter {
   }
 
   /**
-   * Pipelines one XADD per record. On a transient failure, for each shard the first failed
-   * record and every record after it in that shard are sent again, so the last copy of each
-   * record keeps per-key order (earlier copies may remain: delivery is at-least-once anyway).
+   * Writes the records in one round trip: per shard either one pipelined XADD per record
+   * (`publishMode: 'pipeline'`) or one script call per chunk of up to {@link SCRIPT_CHUNK}
+   * records (`'script'`). On a transient failure, for each shard the first failed command and
+   * everything after it in that shard are sent again, so the last copy of each record keeps
+   * per-key order (earlier copies may remain: delivery is at-least-once anyway).
    */
   async publish(records: readonly OutgoingRecord[]): Promise<void> {
     if (this.closed) throw new ClosedError('RedisStreamWriter is closed');
     if (records.length === 0) return;
-    const { shards, shardKeys } = this.options;
-    const shardOfRecord = new Uint32Array(records.length);
-    for (let i = 0; i < records.length; i++) shardOfRecord[i] = shardOf(records[i]!.partitionKey, shards);
-    let todo: number[] = Array.from({ length: records.length }, (_, i) => i);
+    const { shards, publishMode } = this.options;
+    // Record indices per shard, in publish order; a command covers `unit` consecutive ones.
+    let todo: number[][] = Array.from({ length: shards }, () => []);
+    for (let i = 0; i < records.length; i++) todo[shardOf(records[i]!.partitionKey, shards)]!.push(i);
+    const unit = publishMode === 'script' ? SCRIPT_CHUNK : 1;
     for (let attempt = 0; ; attempt++) {
       const enqueuedAt = String(Date.now());
       const trim = this.trimArgs();
-      const results = await Promise.allSettled(
-        todo.map((i) => {
-          const key = shardKeys[shardOfRecord[i]!]!;
-          return this.connection.send<string>(key, [
-            'XADD',
-            key,
-            ...trim,
-            '*',
-            'p',
-            records[i]!.payload,
-            't',
-            enqueuedAt,
-          ]);
-        }),
-      );
-      const firstFailure = new Map<number, number>();
-      let lastError: unknown;
-      for (let j = 0; j < results.length; j++) {
-        const result = results[j]!;
-        if (result.status === 'fulfilled') continue;
-        if (!isTransientRedisError(result.reason)) {
-          throw new FraudstreamError(`XADD failed: ${(result.reason as Error).message}`, {
-            cause: result.reason,
-          });
+      // All commands are issued in this tick, so node-redis writes them as one pipeline.
+      const perShard = todo.map((indices, shard) => {
+        const sends: Promise<unknown>[] = [];
+        for (let start = 0; start < indices.length; start += unit) {
+          sends.push(
+            unit === 1
+              ? this.xadd(shard, records[indices[start]!]!.payload, enqueuedAt, trim)
+              : this.xaddScript(shard, records, indices.slice(start, start + unit), enqueuedAt, trim),
+          );
         }
-        lastError = result.reason;
-        const shard = shardOfRecord[todo[j]!]!;
-        if (!firstFailure.has(shard)) firstFailure.set(shard, j);
+        return Promise.allSettled(sends);
+      });
+      const settled = await Promise.all(perShard);
+      let lastError: unknown;
+      let failedShards = 0;
+      const next: number[][] = todo.map(() => []);
+      for (let shard = 0; shard < settled.length; shard++) {
+        const results = settled[shard]!;
+        const failed = results.findIndex((r) => r.status === 'rejected');
+        if (failed < 0) continue;
+        for (const result of results) {
+          if (result.status === 'fulfilled') continue;
+          if (!isTransientRedisError(result.reason)) {
+            throw new FraudstreamError(`XADD failed: ${(result.reason as Error).message}`, {
+              cause: result.reason,
+            });
+          }
+          lastError = result.reason;
+        }
+        failedShards++;
+        next[shard] = todo[shard]!.slice(failed * unit);
       }
-      if (firstFailure.size === 0) return;
+      if (failedShards === 0) return;
       if (attempt >= this.options.retries) {
         throw new TransientStoreError(
-          `XADD of ${firstFailure.size} shard(s) failed after ${attempt + 1} attempts: ${(lastError as Error).message}`,
+          `XADD to ${failedShards} shard(s) failed after ${attempt + 1} attempts: ${(lastError as Error).message}`,
           { cause: lastError },
         );
       }
-      todo = todo.filter((i, j) => {
-        const first = firstFailure.get(shardOfRecord[i]!);
-        return first !== undefined && j >= first;
-      });
+      todo = next;
       await sleep(this.options.retryBaseMs * 2 ** attempt);
+    }
+  }
+
+  private xadd(
+    shard: number,
+    payload: string,
+    enqueuedAt: string,
+    trim: readonly string[],
+  ): Promise<unknown> {
+    const key = this.options.shardKeys[shard]!;
+    const args =
+      trim.length === 0
+        ? ['XADD', key, '*', 'p', payload, 't', enqueuedAt]
+        : ['XADD', key, ...trim, '*', 'p', payload, 't', enqueuedAt];
+    return this.connection.send(key, args);
+  }
+
+  /** One script call adding `indices` records: EVALSHA, or EVAL (which caches the script) when the server does not know it yet. */
+  private async xaddScript(
+    shard: number,
+    records: readonly OutgoingRecord[],
+    indices: readonly number[],
+    enqueuedAt: string,
+    trim: readonly string[],
+  ): Promise<unknown> {
+    const key = this.options.shardKeys[shard]!;
+    const args = ['1', key, enqueuedAt, trim[0] ?? '', trim[2] ?? ''];
+    for (const i of indices) args.push(records[i]!.payload);
+    try {
+      return await this.connection.send(key, ['EVALSHA', XADD_SCRIPT_SHA, ...args]);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return this.connection.send(key, ['EVAL', XADD_SCRIPT, ...args]);
     }
   }
 
