@@ -332,7 +332,7 @@ describe('determinism and the Source', () => {
     expect(source.name).toBe('simulator');
     const fromSource: Transaction[] = [];
     for await (const record of source.records()) {
-      expect(record.kind).toBe('transaction');
+      if (record.kind !== 'transaction') throw new Error(`unexpected ${record.kind} record`);
       fromSource.push(record.transaction);
     }
     expect(fromSource).toEqual(collect(small).flatMap((d) => d.transactions));

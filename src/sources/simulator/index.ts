@@ -7,5 +7,4 @@ export { DEFAULT_SIMULATOR_OPTIONS, resolveSimulatorOptions } from './options.js
 export type { SimulatorProfiles } from './profiles.js';
 export type { FraudScenario, SimulatedDay, SimulatorExtra } from './simulate.js';
 export { createSimulatorProfiles, HANDBOOK_FRAUD_SCENARIOS, simulateDays } from './simulate.js';
-export type { SimulatorRecord, SimulatorSource } from './source.js';
 export { createSimulatorSource } from './source.js';
