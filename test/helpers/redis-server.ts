@@ -163,6 +163,21 @@ interface ProcessSpec {
   extraArgs: string[];
 }
 
+/** Servers still running; killed if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: a plain kill of our own children, nothing else.
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
 function spawnServer(spec: ProcessSpec): ChildProcess {
   const bin = findRedisServerBin();
   if (!bin) throw new Error('redis-server not found (set REDIS_SERVER_BIN or install redis-server)');
@@ -183,6 +198,7 @@ function spawnServer(spec: ProcessSpec): ChildProcess {
   ];
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.resume();
+  track(child);
   return child;
 }
 

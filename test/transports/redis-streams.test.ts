@@ -349,3 +349,56 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     await reader.close();
   });
 });
+
+describe.skipIf(skipWithoutRedis())('RedisStreamTransport across a server restart', () => {
+  let server: RedisServerHandle;
+
+  beforeAll(async () => {
+    server = await startRedisServer({ appendOnly: true });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('writer and reader reconnect by themselves, even with a blocking read in flight', async () => {
+    const transport = await RedisStreamTransport.connect({
+      url: server.url,
+      stream: `${randomKeyPrefix()}tx`,
+      consumer: 'c1',
+      retries: 20,
+    });
+    const writer = transport.writer();
+    // A long block so that the read below is in flight when the server goes away.
+    const reader = transport.reader({ maxWaitMs: 600_000 });
+    const it = reader[Symbol.asyncIterator]();
+    await writer.publish([{ partitionKey: 'k', payload: 'before' }]);
+    const before = await readRecords(it, 1);
+    expect(before.map((r) => r.payload)).toEqual(['before']);
+    await reader.ack(before);
+
+    const pending = it.next();
+    const inspect = createClient({ url: server.url });
+    await inspect.connect();
+    let blocked = false;
+    for (let i = 0; i < 500 && !blocked; i++) {
+      blocked = /flags=[A-Za-z]*b[A-Za-z]* .*cmd=xreadgroup/.test(
+        String(await inspect.sendCommand(['CLIENT', 'LIST'])),
+      );
+      if (!blocked) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(blocked).toBe(true);
+    await inspect.close();
+
+    const oldPid = server.pid;
+    await server.restart();
+    expect(server.pid).not.toBe(oldPid);
+
+    await writer.publish([{ partitionKey: 'k', payload: 'after' }]);
+    const after = await pending;
+    expect(after.done).toBe(false);
+    expect((after.value as DeliveredRecord[]).map((r) => [r.payload, r.deliveries])).toEqual([['after', 1]]);
+    await reader.ack(after.value as DeliveredRecord[]);
+    await transport.close();
+  });
+});
