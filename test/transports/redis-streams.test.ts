@@ -1,12 +1,14 @@
-import { createClient } from 'redis';
+import { ClientClosedError, createClient, ErrorReply, SocketClosedUnexpectedlyError } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, FraudstreamError } from '../../src/errors/index.js';
 import {
+  isTransientRedisError,
   openRedisStreamReader,
   openRedisStreamWriter,
   type RedisStreamOptions,
   type RedisStreamReader,
   RedisStreamTransport,
+  redactRedisUrl,
   redisShardKey,
   resolveRedisStreamOptions,
   shardOf,
@@ -43,6 +45,29 @@ describe('resolveRedisStreamOptions', () => {
     { url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://b' }] } },
   ] satisfies RedisStreamOptions[])('rejects %o with ConfigError', (options) => {
     expect(() => resolveRedisStreamOptions(options)).toThrow(ConfigError);
+  });
+});
+
+describe('connection helpers', () => {
+  it('redacts passwords from URLs and keeps the rest', () => {
+    const redacted = redactRedisUrl('rediss://alice:s3cret@example.com:6380/2');
+    expect(redacted).not.toContain('s3cret');
+    expect(redacted).toContain('alice');
+    expect(redacted).toContain('example.com:6380');
+    expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('classifies errors: lost connections and LOADING are transient, WRONGTYPE and closed clients are not', () => {
+    expect(isTransientRedisError(new SocketClosedUnexpectedlyError())).toBe(true);
+    expect(isTransientRedisError(new ErrorReply('LOADING Redis is loading the dataset in memory'))).toBe(
+      true,
+    );
+    expect(
+      isTransientRedisError(new ErrorReply('TRYAGAIN Multiple keys request during rehashing of slot')),
+    ).toBe(true);
+    expect(isTransientRedisError(new ErrorReply('WRONGTYPE Operation against a key'))).toBe(false);
+    expect(isTransientRedisError(new ClientClosedError())).toBe(false);
+    expect(isTransientRedisError('not an error')).toBe(false);
   });
 });
 

@@ -542,7 +542,7 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
     let failures = 0;
     try {
       await this.ensureGroups();
-      if (this.connection.kind === 'standalone' && !this.closing) {
+      if (this.connection.kind === 'standalone' && !this.closing && !this.blocking) {
         this.blocking = await this.connection.openBlocking();
         if (this.closing) this.blocking.destroy();
       }
