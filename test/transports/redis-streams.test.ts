@@ -230,6 +230,30 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     await Promise.all([writer.close(), second.close()]);
   });
 
+  it('splits records between consumers of one group without overlap', async () => {
+    const options = optionsFor({ shards: 2 });
+    const writer = await openRedisStreamWriter(options);
+    const a = await openRedisStreamReader({ ...options, consumer: 'a' }, { maxBatch: 10, maxWaitMs: 20 });
+    const b = await openRedisStreamReader({ ...options, consumer: 'b' }, { maxBatch: 10, maxWaitMs: 20 });
+    const itA = a[Symbol.asyncIterator]();
+    const itB = b[Symbol.asyncIterator]();
+    await writer.publish(records(10, 10));
+    const gotA: DeliveredRecord[] = [];
+    const gotB: DeliveredRecord[] = [];
+    // Alternate so that both consumers take part.
+    for (let round = 0; round < 100 && gotA.length + gotB.length < 100; round++) {
+      gotA.push(...((await itA.next()).value as DeliveredRecord[]));
+      gotB.push(...((await itB.next()).value as DeliveredRecord[]));
+    }
+    expect(gotA.length).toBeGreaterThan(0);
+    expect(gotB.length).toBeGreaterThan(0);
+    const positions = [...gotA, ...gotB].map((r) => r.position);
+    expect(new Set(positions).size).toBe(100);
+    expect(positions).toHaveLength(100);
+    await Promise.all([a.ack(gotA), b.ack(gotB)]);
+    await Promise.all([writer.close(), a.close(), b.close()]);
+  });
+
   it('lets a live consumer take over entries of a dead one after claimIdleMs (XAUTOCLAIM)', async () => {
     const options = optionsFor({ claimIdleMs: 100 });
     const writer = await openRedisStreamWriter(options);
