@@ -21,6 +21,22 @@ export type { JsonlSourceOptions, ResolvedJsonlSourceOptions } from './jsonl.js'
 export { createJsonlSource, DEFAULT_JSONL_SOURCE_OPTIONS, resolveJsonlSourceOptions } from './jsonl.js';
 export type { FileLine } from './lines.js';
 export { MAX_LINE_BYTES, readLines } from './lines.js';
+export type {
+  FraudScenario,
+  ResolvedSimulatorOptions,
+  SimulatedDay,
+  SimulatorExtra,
+  SimulatorOptions,
+  SimulatorProfiles,
+} from './simulator/index.js';
+export {
+  createSimulatorProfiles,
+  createSimulatorSource,
+  DEFAULT_SIMULATOR_OPTIONS,
+  HANDBOOK_FRAUD_SCENARIOS,
+  resolveSimulatorOptions,
+  simulateDays,
+} from './simulator/index.js';
 export type { ResolvedSparkovSourceOptions, SparkovSourceOptions } from './sparkov.js';
 export {
   createSparkovSource,
@@ -38,19 +54,3 @@ export {
   resolveSyntheticCreditcardSourceOptions,
 } from './synthetic-creditcard.js';
 export type { Source, SourceRecord } from './types.js';
-export type {
-  FraudScenario,
-  ResolvedSimulatorOptions,
-  SimulatedDay,
-  SimulatorExtra,
-  SimulatorOptions,
-  SimulatorProfiles,
-} from './simulator/index.js';
-export {
-  createSimulatorProfiles,
-  createSimulatorSource,
-  DEFAULT_SIMULATOR_OPTIONS,
-  HANDBOOK_FRAUD_SCENARIOS,
-  resolveSimulatorOptions,
-  simulateDays,
-} from './simulator/index.js';

@@ -61,7 +61,10 @@ export interface ResolvedSyntheticCreditcardSourceOptions {
 export function resolveSyntheticCreditcardSourceOptions(
   options: SyntheticCreditcardSourceOptions,
 ): ResolvedSyntheticCreditcardSourceOptions {
-  const merged = { ...DEFAULT_SYNTHETIC_CREDITCARD_SOURCE_OPTIONS, ...stripUndefined<SyntheticCreditcardSourceOptions>(options ?? { seed: Number.NaN }) };
+  const merged = {
+    ...DEFAULT_SYNTHETIC_CREDITCARD_SOURCE_OPTIONS,
+    ...stripUndefined<SyntheticCreditcardSourceOptions>(options ?? { seed: Number.NaN }),
+  };
   const name = 'synthetic-creditcard';
   const seed = merged.seed;
   if (seed === undefined || !Number.isInteger(seed)) {
