@@ -74,20 +74,24 @@ export function windowAggregateCount(config: WindowStateConfig): number {
 }
 
 const NO_LABEL = -1;
+/** Fields of an entry in {@link KeyEntries.data}. */
+const TIME = 0;
+const CUM = 1;
+const LABEL_AT = 2;
+const LABEL = 3;
+const STRIDE = 4;
 
 /**
- * Time-ordered entries of one card or terminal, as parallel columns in a window
- * `[head, tail)` of growable typed arrays. Expired entries leave from the head; the arrays are
- * compacted (and the amount prefix sums rebased, to keep them small and precise) when the head
- * has passed half the capacity.
+ * Time-ordered entries of one card or terminal in a window `[head, tail)` of one interleaved,
+ * growable `Float64Array` (one allocation per growth, one copy per compaction): per entry its
+ * time, the amount sum of the entries before it (plus an arbitrary base; `total` after the
+ * last), when its label became known, and its label (-1 = none). Expired entries leave from the
+ * head; the array is compacted (and the prefix sums rebased, to keep them small and precise)
+ * when it is full and at most half used.
  */
 class KeyEntries {
-  times: Float64Array;
+  data: Float64Array;
   keys: string[];
-  /** Sum of the amounts of the entries before `i` (plus an arbitrary base); `total` after the last. */
-  cumBefore: Float64Array;
-  labels: Int8Array;
-  labelAtMs: Float64Array;
   head = 0;
   tail = 0;
   total = 0;
@@ -95,25 +99,28 @@ class KeyEntries {
   frauds = 0;
 
   constructor(capacity: number) {
-    this.times = new Float64Array(capacity);
+    this.data = new Float64Array(capacity * STRIDE);
     this.keys = new Array<string>(capacity).fill('');
-    this.cumBefore = new Float64Array(capacity);
-    this.labels = new Int8Array(capacity);
-    this.labelAtMs = new Float64Array(capacity);
   }
 
   get size(): number {
     return this.tail - this.head;
   }
 
+  time(i: number): number {
+    return this.data[i * STRIDE + TIME]!;
+  }
+
   /** Drops entries with time <= horizonMs. */
   expire(horizonMs: number): void {
-    const times = this.times;
+    const d = this.data;
     let h = this.head;
     const tail = this.tail;
-    while (h < tail && times[h]! <= horizonMs) {
-      if (this.labels[h] === 1) this.frauds--;
-      this.keys[h] = '';
+    if (h === tail || d[h * STRIDE + TIME]! > horizonMs) return;
+    // Keys of expired entries are left in place (not cleared) to avoid touching a second array
+    // per expiry; they are overwritten or dropped on compaction, so at most a capacity's worth is held.
+    while (h < tail && d[h * STRIDE + TIME]! <= horizonMs) {
+      if (d[h * STRIDE + LABEL] === 1) this.frauds--;
       h++;
     }
     if (h === tail) {
@@ -127,13 +134,13 @@ class KeyEntries {
 
   /** First index in [head, tail) whose time is > t, or tail. */
   upperBound(t: number): number {
-    const times = this.times;
+    const d = this.data;
     let hi = this.tail;
-    if (hi === this.head || times[hi - 1]! <= t) return hi;
+    if (hi === this.head || d[(hi - 1) * STRIDE + TIME]! <= t) return hi;
     let lo = this.head;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (times[mid]! <= t) lo = mid + 1;
+      if (d[mid * STRIDE + TIME]! <= t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -141,8 +148,8 @@ class KeyEntries {
 
   /** Index of the entry with this key and time, or -1. */
   indexOf(key: string, t: number): number {
-    const times = this.times;
-    for (let i = this.upperBound(t) - 1; i >= this.head && times[i] === t; i--) {
+    const d = this.data;
+    for (let i = this.upperBound(t) - 1; i >= this.head && d[i * STRIDE + TIME] === t; i--) {
       if (this.keys[i] === key) return i;
     }
     return -1;
@@ -150,71 +157,79 @@ class KeyEntries {
 
   /** Amount sum of entries in [from, to). */
   amountBetween(from: number, to: number): number {
-    const end = to < this.tail ? this.cumBefore[to]! : this.total;
-    const start = from < this.tail ? this.cumBefore[from]! : this.total;
+    const d = this.data;
+    const end = to < this.tail ? d[to * STRIDE + CUM]! : this.total;
+    const start = from < this.tail ? d[from * STRIDE + CUM]! : this.total;
     return end - start;
   }
 
   /** Inserts after any entries with the same time, keeping time order. */
   insert(key: string, t: number, amount: number): void {
-    if (this.tail === this.times.length) this.makeRoom();
+    if (this.tail * STRIDE === this.data.length) this.makeRoom();
+    const d = this.data;
     const pos = this.upperBound(t);
     const tail = this.tail;
+    let before = this.total;
     if (pos < tail) {
       // Out-of-order arrival: shift the later entries right and add the amount to their prefixes.
-      const before = this.cumBefore[pos]!;
-      this.times.copyWithin(pos + 1, pos, tail);
-      this.cumBefore.copyWithin(pos + 1, pos, tail);
-      this.labels.copyWithin(pos + 1, pos, tail);
-      this.labelAtMs.copyWithin(pos + 1, pos, tail);
+      before = d[pos * STRIDE + CUM]!;
+      d.copyWithin((pos + 1) * STRIDE, pos * STRIDE, tail * STRIDE);
       for (let i = tail; i > pos; i--) this.keys[i] = this.keys[i - 1]!;
-      for (let i = pos + 1; i <= tail; i++) this.cumBefore[i]! += amount;
-      this.cumBefore[pos] = before;
-    } else {
-      this.cumBefore[pos] = this.total;
+      for (let i = pos + 1; i <= tail; i++) d[i * STRIDE + CUM]! += amount;
     }
-    this.times[pos] = t;
+    const o = pos * STRIDE;
+    d[o + TIME] = t;
+    d[o + CUM] = before;
+    d[o + LABEL_AT] = Number.NaN;
+    d[o + LABEL] = NO_LABEL;
     this.keys[pos] = key;
-    this.labels[pos] = NO_LABEL;
-    this.labelAtMs[pos] = Number.NaN;
     this.total += amount;
     this.tail = tail + 1;
   }
 
   private makeRoom(): void {
     const size = this.size;
-    const capacity = this.times.length;
-    const newCapacity = size * 2 > capacity ? capacity * 2 : capacity;
-    const base = size > 0 ? this.cumBefore[this.head]! : this.total;
-    const move = <A extends Float64Array | Int8Array>(src: A, dst: A): A => {
-      dst.set(src.subarray(this.head, this.tail), 0);
-      return dst;
-    };
-    if (newCapacity === capacity) {
-      this.times.copyWithin(0, this.head, this.tail);
-      this.cumBefore.copyWithin(0, this.head, this.tail);
-      this.labels.copyWithin(0, this.head, this.tail);
-      this.labelAtMs.copyWithin(0, this.head, this.tail);
-      for (let i = 0; i < size; i++) this.keys[i] = this.keys[this.head + i]!;
+    const capacity = this.keys.length;
+    const head = this.head;
+    const base = size > 0 ? this.data[head * STRIDE + CUM]! : this.total;
+    if (size * 2 <= capacity) {
+      this.data.copyWithin(0, head * STRIDE, this.tail * STRIDE);
+      for (let i = 0; i < size; i++) this.keys[i] = this.keys[head + i]!;
       for (let i = size; i < this.tail; i++) this.keys[i] = '';
     } else {
-      this.times = move(this.times, new Float64Array(newCapacity));
-      this.cumBefore = move(this.cumBefore, new Float64Array(newCapacity));
-      this.labels = move(this.labels, new Int8Array(newCapacity));
-      this.labelAtMs = move(this.labelAtMs, new Float64Array(newCapacity));
-      const keys = new Array<string>(newCapacity).fill('');
-      for (let i = 0; i < size; i++) keys[i] = this.keys[this.head + i]!;
+      const data = new Float64Array(capacity * 2 * STRIDE);
+      data.set(this.data.subarray(head * STRIDE, this.tail * STRIDE), 0);
+      this.data = data;
+      const keys = new Array<string>(capacity * 2).fill('');
+      for (let i = 0; i < size; i++) keys[i] = this.keys[head + i]!;
       this.keys = keys;
     }
-    for (let i = 0; i < size; i++) this.cumBefore[i]! -= base;
+    const d = this.data;
+    for (let i = 0; i < size; i++) d[i * STRIDE + CUM]! -= base;
     this.total -= base;
     this.head = 0;
     this.tail = size;
   }
+
+  /** Label of entry i (-1 none, 0, 1) and when it became known. */
+  label(i: number): number {
+    return this.data[i * STRIDE + LABEL]!;
+  }
+
+  setLabel(i: number, label: number, atMs: number): void {
+    this.data[i * STRIDE + LABEL] = label;
+    this.data[i * STRIDE + LABEL_AT] = atMs;
+  }
+
+  /** Whether entry i is labelled fraud with a label known at time t. */
+  fraudKnownAt(i: number, t: number): boolean {
+    const o = i * STRIDE;
+    return this.data[o + LABEL] === 1 && this.data[o + LABEL_AT]! <= t;
+  }
 }
 
 /** Initial per-key capacity: most cards and terminals hold a few dozen entries. */
-const INITIAL_CAPACITY = 8;
+const INITIAL_CAPACITY = 16;
 
 /**
  * Exact event-time windows in process memory, implementing the {@link WindowState} semantics.
@@ -222,8 +237,8 @@ const INITIAL_CAPACITY = 8;
  * Per card and per terminal it keeps a time-ordered array of entries; reads binary-search the
  * window bounds, card sums come from prefix sums, terminal fraud counts scan only terminals that
  * hold at least one fraud label. Expired entries are dropped as keys are touched, and keys left
- * empty are swept once per day of event time, so memory is bounded by the traffic of the
- * longest window (+ delay for terminals).
+ * empty are swept every quarter horizon of event time, so memory is bounded by the traffic of
+ * about 1.25 × the longest window (+ delay for terminals).
  */
 export class MemoryWindowState implements WindowState {
   readonly config: WindowStateConfig;
@@ -235,6 +250,12 @@ export class MemoryWindowState implements WindowState {
   private readonly cardHorizonMs: number;
   private readonly terminalHorizonMs: number;
   private readonly aggregates: number;
+  /**
+   * Event time between sweeps of idle keys: a quarter of the longest horizon, at least a day.
+   * Sweeping visits every key, so doing it rarely keeps its cost per transaction negligible,
+   * while memory stays within about 1.25 horizons of traffic.
+   */
+  private readonly sweepEveryMs: number;
   private watermarkMs = Number.NEGATIVE_INFINITY;
   private lastSweepMs = Number.NEGATIVE_INFINITY;
 
@@ -246,6 +267,7 @@ export class MemoryWindowState implements WindowState {
     this.cardHorizonMs = Math.max(...this.cardWindowsMs);
     this.terminalHorizonMs = Math.max(...this.terminalWindowsMs) + this.delayMs;
     this.aggregates = windowAggregateCount(this.config);
+    this.sweepEveryMs = Math.max(DAY_MS, Math.max(this.cardHorizonMs, this.terminalHorizonMs) / 4);
   }
 
   /** Number of cards and terminals currently holding entries (for tests and metrics). */
@@ -269,7 +291,7 @@ export class MemoryWindowState implements WindowState {
       const t = e.timestampMs;
       if (t > this.watermarkMs) {
         this.watermarkMs = t;
-        if (t - this.lastSweepMs >= DAY_MS) this.sweep();
+        if (t - this.lastSweepMs >= this.sweepEveryMs) this.sweep();
       }
       const base = i * stride;
       this.cardStep(e, t, out, base);
@@ -343,12 +365,9 @@ export class MemoryWindowState implements WindowState {
       out[base + 2 * w + 1] = 0;
     }
     if (entries.frauds === 0) return;
-    const times = entries.times;
-    const labels = entries.labels;
-    const labelAtMs = entries.labelAtMs;
     for (let j = widest; j < hi; j++) {
-      if (labels[j] !== 1 || !(labelAtMs[j]! <= t)) continue;
-      const tj = times[j]!;
+      if (!entries.fraudKnownAt(j, t)) continue;
+      const tj = entries.time(j);
       for (let w = 0; w < windows.length; w++) {
         if (tj > end - windows[w]!) out[base + 2 * w + 1]! += 1;
       }
@@ -368,12 +387,11 @@ export class MemoryWindowState implements WindowState {
       if (entries === undefined) continue;
       const j = entries.indexOf(item.transactionId, item.transactionTimestampMs);
       if (j < 0) continue;
-      const current = entries.labels[j]!;
+      const current = entries.label(j);
       if (current === item.label) continue;
       if (current === 1) entries.frauds--;
       if (item.label === 1) entries.frauds++;
-      entries.labels[j] = item.label;
-      entries.labelAtMs[j] = item.atMs;
+      entries.setLabel(j, item.label, item.atMs);
     }
   }
 

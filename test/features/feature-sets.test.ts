@@ -216,6 +216,23 @@ describe('transactions feature set', () => {
     expect(again.map((r) => r.TERMINAL_ID_NB_TX_7DAY_WINDOW)).toEqual([0, 0, 0, 1, 1]);
   });
 
+  it('gives overlapping extract calls their own buffers', async () => {
+    const sequential = createFeatureSet('transactions');
+    const overlapping = createFeatureSet('transactions');
+    const a = new Float64Array(3 * 15);
+    const b = new Float64Array(2 * 15);
+    await sequential.extract(history.slice(0, 3), a);
+    await sequential.extract(history.slice(3), b);
+    const a2 = new Float64Array(3 * 15);
+    const b2 = new Float64Array(2 * 15);
+    await Promise.all([
+      overlapping.extract(history.slice(0, 3), a2),
+      overlapping.extract(history.slice(3), b2),
+    ]);
+    expect(a2).toEqual(a);
+    expect(b2).toEqual(b);
+  });
+
   it('marks card features missing when the card is unknown', async () => {
     const set = createFeatureSet('transactions');
     const [r] = await rows(set, [tx('lab', '', '', '2018-04-02T10:00:00Z', 9)]);
