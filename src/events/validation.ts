@@ -133,7 +133,8 @@ function digits(s: string, at: number, count: number): number {
   let v = 0;
   for (let i = at; i < at + count; i++) {
     const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
+    // Written so that NaN (past the end of the string) fails too.
+    if (!(c >= 0 && c <= 9)) return -1;
     v = v * 10 + c;
   }
   return v;
@@ -210,6 +211,9 @@ export function parseUtcDateTime(s: string): number {
       if (i !== n) return Number.NaN;
     }
   }
+  // Date.UTC reads years 0-99 as 1900-1999; shift by 400 years (exactly 146,097 days) to avoid it.
+  if (year < 100)
+    return Date.UTC(year + 400, month - 1, day, hour, minute, second) + ms - 146_097 * 86_400_000;
   return Date.UTC(year, month - 1, day, hour, minute, second) + ms;
 }
 

@@ -77,6 +77,20 @@ const NEAR_MISS = fc.dictionary(FIELD, fc.oneof(fc.jsonValue({ maxDepth: 2 }), f
 });
 
 describe('parsers never throw', () => {
+  it('survives deeply nested JSON and hostile objects', () => {
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    const hostile = {
+      get trans_num(): string {
+        throw new Error('boom');
+      },
+    };
+    for (const [, parse] of PARSERS) {
+      expect(parse(deep as never)).toBeInstanceOf(ParseError);
+      expect(parse(`{"data":${deep}}` as never)).toBeInstanceOf(ParseError);
+      expect(parse(hostile as never)).toBeInstanceOf(ParseError);
+    }
+  });
+
   for (const [name, parse] of PARSERS) {
     it(`${name}: random strings, bytes and JSON give a Transaction or ParseError`, () => {
       const run = (payload: unknown): void => {
