@@ -36,7 +36,8 @@ export function resolveJsonlSourceOptions(options: JsonlSourceOptions): Resolved
  * A source that yields every line of a file as `{ kind: 'raw', payload, line }`, byte for byte
  * (only the `\n` or `\r\n` terminator is removed; nothing is trimmed or parsed), so recorded
  * traffic, malformed lines included, reaches consumers exactly as sent. A final newline does
- * not create an extra record. Commands that score or learn parse each payload with
+ * not create an extra record, and a byte-order mark on the first line is kept (the parsers skip
+ * it). The file is read as UTF-8; bytes that are not valid UTF-8 become U+FFFD. Commands that score or learn parse each payload with
  * `parsePayload`, which detects the format per line.
  */
 export function createJsonlSource(options: JsonlSourceOptions): Source {
