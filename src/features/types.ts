@@ -94,6 +94,16 @@ export interface WindowStateConfig {
  * item is ignored. If the entry has no label, it gets `(item.label, item.atMs)`; if it has the
  * same label, nothing changes (re-delivered feedback is idempotent); if it has the other label,
  * the new `(label, atMs)` replaces it (a correction).
+ *
+ * ## Notes for a Redis implementation
+ *
+ * One sorted set per card and per terminal scored by event time fits these rules: expiry is
+ * `ZREMRANGEBYSCORE key -inf W-H`, a window is `ZRANGEBYSCORE key (lo hi`, a re-delivery is a
+ * member with the same key at the same score. Amounts (cards) and labels (terminals) can live in
+ * the member or in a hash next to it. `W` is one number per state (one key read and written
+ * by the batch script). Under Redis Cluster, where one script cannot span hash slots, a
+ * watermark per slot group changes results only for late events whose windows reach back past
+ * `W - H`; say so where such a deployment is documented.
  */
 export interface WindowState {
   readonly config: WindowStateConfig;
