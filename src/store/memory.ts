@@ -150,6 +150,11 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {}
 
+  /** Every stored document, oldest first (memory store only: for reports at the end of a run). */
+  values(): IterableIterator<ScoredTransaction> {
+    return this.documents.values();
+  }
+
   private trim(): void {
     const { maxTransactions, maxRecent, retentionMs } = this.options;
     if (this.documents.size > maxTransactions) {

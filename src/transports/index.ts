@@ -4,6 +4,26 @@ export {
   MemoryTransport,
   resolveMemoryTransportOptions,
 } from './memory.js';
+export type {
+  DeadLetterSink,
+  RedisConnectionOptions,
+  RedisStreamOptions,
+  ResolvedRedisStreamOptions,
+} from './redis/index.js';
+export {
+  DEFAULT_REDIS_STREAM_OPTIONS,
+  DEFAULT_REDIS_URL,
+  isTransientRedisError,
+  openRedisStreamReader,
+  openRedisStreamWriter,
+  RedisStreamReader,
+  RedisStreamTransport,
+  RedisStreamWriter,
+  redactRedisUrl,
+  redisShardKey,
+  resolveRedisStreamOptions,
+  shardOf,
+} from './redis/index.js';
 export { LineWriter } from './stdout.js';
 export type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from './types.js';
 export { DEFAULT_READ_OPTIONS } from './types.js';

@@ -1,0 +1,140 @@
+import { unwatchFile, watchFile } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { redactUrl } from '../config/index.js';
+import { createFeatureSet } from '../features/index.js';
+import { createLogger, type LogLevel } from '../logging/index.js';
+import { Consumer } from '../pipeline/index.js';
+import { loadBundle, Scorer } from '../scoring/index.js';
+import { openStreamReader, type RedisFlags } from './connections.js';
+import { intArg } from './program.js';
+import { formatCount, progressLine, ratePerSecond } from './progress.js';
+import { openStore, openWindowState } from './stores.js';
+
+interface ConsumeFlags extends RedisFlags {
+  from: string;
+  store: string;
+  models: string;
+  batchSize: number;
+  maxWaitMs: number;
+  logLevel: LogLevel;
+  count?: number;
+}
+
+export function consumeCommand(): Command {
+  return new Command('consume')
+    .description(
+      'Read transactions from a stream, score them and persist decisions, until stopped (SIGINT/SIGTERM).',
+    )
+    .requiredOption(
+      '--from <stream>',
+      'redis://HOST:PORT (or "redis" for REDIS_URL / REDIS_HOST) | kinesis://STREAM',
+    )
+    .option('--store <store>', 'memory | redis://HOST:PORT (default: the --from Redis, else memory)')
+    .requiredOption('--models <dir>', 'model bundle directory (reloaded when its manifest changes)')
+    .option('--batch-size <n>', 'most records per batch', intArg, 500)
+    .option('--max-wait-ms <n>', 'longest wait for a batch to fill', intArg, 20)
+    .option('--count <n>', 'stop after n records (for tests and benchmarks)', intArg)
+    .option('--shards <n>', 'redis: stream keys the producer spread cards over', intArg)
+    .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
+    .option('--group <name>', 'redis: consumer group (default fraudstream)')
+    .option(
+      '--consumer-name <name>',
+      'redis: this consumer in the group; keep it stable across restarts (default host-pid)',
+    )
+    .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
+    .addOption(
+      new Option('--log-level <level>', 'structured logs on stderr')
+        .choices(['silent', 'error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .action(async (flags: ConsumeFlags) => {
+      await runConsume(flags);
+    });
+}
+
+async function runConsume(flags: ConsumeFlags): Promise<void> {
+  const log = createLogger(flags.logLevel);
+  const bundle = await loadBundle(flags.models);
+  const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
+  const store = await openStore(storeSpec, flags);
+  const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
+  const { reader, close } = await openStreamReader(flags.from, flags, {
+    maxBatch: flags.batchSize,
+    maxWaitMs: flags.maxWaitMs,
+  });
+  const scorer = new Scorer(bundle);
+  const line = progressLine();
+  const started = performance.now();
+  const consumer = new Consumer({
+    reader,
+    store,
+    featureSet: createFeatureSet(bundle.manifest.featureSet, {
+      delayDays: bundle.manifest.delayDays,
+      ...(state && { state }),
+    }),
+    scorer,
+    logger: log,
+    onBatch: (s) => {
+      const done = s.persisted + s.duplicates + s.deadLettered;
+      line.update(
+        `consume: ${formatCount(done)} records (${formatCount(ratePerSecond(done, performance.now() - started))}/s), review ${formatCount(s.decisions.review)}, decline ${formatCount(s.decisions.decline)}, dead-lettered ${formatCount(s.deadLettered)}`,
+      );
+      if (flags.count !== undefined && done >= flags.count) void consumer.stop();
+    },
+  });
+  log.info(
+    {
+      from: redactUrl(flags.from),
+      store: redactUrl(storeSpec),
+      model: bundle.manifest.fingerprint,
+      featureSet: bundle.manifest.featureSet,
+    },
+    'consumer started',
+  );
+
+  // A retrained bundle written over the old one (manifest last) is picked up between batches.
+  const manifestPath = join(flags.models, 'manifest.json');
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadBundle(flags.models);
+      if (next.manifest.fingerprint === scorer.version) return;
+      if (next.manifest.featureSet !== bundle.manifest.featureSet) {
+        log.error(
+          { featureSet: next.manifest.featureSet },
+          'new bundle uses another feature set; keeping the old one',
+        );
+        return;
+      }
+      scorer.swap(next);
+      log.info({ model: next.manifest.fingerprint }, 'model bundle reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'model bundle reload failed; keeping the old one');
+    }
+  };
+  watchFile(manifestPath, { interval: 2_000 }, () => void reload());
+  const onHup = (): void => void reload();
+  process.on('SIGHUP', onHup);
+
+  let signals = 0;
+  const stop = (): void => {
+    if (++signals > 1) process.exit(130);
+    log.info('stopping: finishing the batch in hand');
+    void consumer.stop();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await consumer.run();
+  } finally {
+    unwatchFile(manifestPath);
+    process.off('SIGHUP', onHup);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await close();
+    await state?.close?.();
+    await store.close();
+  }
+  line.done(`consume: stopped; ${JSON.stringify(consumer.summary())}`);
+  log.flush();
+}

@@ -1,0 +1,61 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type ConfigFile, configValue, loadConfigFile } from '../config/index.js';
+import { consumeCommand } from './consume.js';
+import { demoCommand } from './demo.js';
+import { evaluateCommand } from './evaluate.js';
+import { produceCommand } from './produce.js';
+import { scoreCommand } from './score.js';
+import { trainCommand } from './train.js';
+
+/** The `fraudstream` command line. Each command lives in its own file under `src/cli/`. */
+export function buildProgram(): Command {
+  const program = new Command('fraudstream')
+    .description('Real-time card-fraud detection: produce, score, train, evaluate and watch transactions.')
+    .option('--config <path>', 'JSON config file: keys are long flag names, per command or top level')
+    .showHelpAfterError('(run with --help for usage)');
+  program.hook('preAction', (root, action) => applyConfigFile(root, action));
+  program.addCommand(produceCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(evaluateCommand());
+  program.addCommand(consumeCommand());
+  program.addCommand(scoreCommand());
+  program.addCommand(demoCommand());
+  return program;
+}
+
+/** Fills options the user did not set on the command line or through the environment from the config file. */
+function applyConfigFile(root: Command, action: Command): void {
+  const path = (root.opts().config as string | undefined) ?? process.env.FRAUDSTREAM_CONFIG;
+  if (!path) return;
+  const file: ConfigFile = loadConfigFile(path);
+  for (const option of action.options) {
+    const key = option.attributeName();
+    const source = action.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') continue;
+    const value = configValue(file, action.name(), option.long?.replace(/^--/, '') ?? key);
+    if (value !== undefined) action.setOptionValueWithSource(key, value, 'config');
+  }
+}
+
+/** Parses a non-negative integer flag. */
+export function intArg(value: string): number {
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Parses a positive number flag. */
+export function positiveArg(value: string): number {
+  const n = Number(value.replaceAll('_', ''));
+  if (!(Number.isFinite(n) && n > 0))
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** `--seed`, shared by every command that generates or samples. */
+export function seedOption(): Option {
+  return new Option('--seed <n>', 'seed: selects the simulated world, synthetic rows and hold-out').argParser(
+    intArg,
+  );
+}

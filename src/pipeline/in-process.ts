@@ -1,0 +1,77 @@
+/**
+ * The whole pipeline in one process: a source is produced into a memory stream while a consumer
+ * scores and persists it — the embedded default behind `fraudstream score` and `fraudstream demo`.
+ * The same code runs against Redis or Kinesis by swapping the reader and the store.
+ */
+import type { Feedback } from '../events/index.js';
+import type { FeatureSet } from '../features/index.js';
+import type { Logger } from '../logging/index.js';
+import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
+import type { Scorer } from '../scoring/index.js';
+import type { Source } from '../sources/index.js';
+import type { Store } from '../store/index.js';
+import { MemoryTransport } from '../transports/index.js';
+import { Consumer, type ConsumerStats } from './consumer.js';
+
+export interface InProcessRunOptions {
+  source: Source;
+  store: Store;
+  featureSet: FeatureSet;
+  scorer: Scorer;
+  /** @default { kind: 'max' } */
+  pacing?: Pacing;
+  /** Stop after this many records. @default all */
+  count?: number;
+  /** @default 500 */
+  batchSize?: number;
+  /** Longest wait for a batch to fill, in ms. @default 20 */
+  maxWaitMs?: number;
+  /** See `ConsumerOptions.simulatedFeedbackDelayDays`. */
+  simulatedFeedbackDelayDays?: number;
+  /** See `ConsumerOptions.pendingFeedback`. */
+  pendingFeedback?: readonly Feedback[];
+  logger?: Logger;
+  signal?: AbortSignal;
+  onBatch?: (stats: ConsumerStats) => void;
+}
+
+export interface InProcessRunResult {
+  produced: ProduceSummary;
+  consumed: ConsumerStats;
+  consumer: Consumer;
+  elapsedMs: number;
+}
+
+export async function runInProcess(options: InProcessRunOptions): Promise<InProcessRunResult> {
+  const started = performance.now();
+  const batchSize = options.batchSize ?? 500;
+  // A few batches of room: the producer feels backpressure instead of filling memory.
+  const transport = new MemoryTransport({ capacity: batchSize * 8 });
+  const consumer = new Consumer({
+    reader: transport.reader({ maxBatch: batchSize, maxWaitMs: options.maxWaitMs ?? 20 }),
+    store: options.store,
+    featureSet: options.featureSet,
+    scorer: options.scorer,
+    ...(options.logger && { logger: options.logger }),
+    ...(options.simulatedFeedbackDelayDays !== undefined && {
+      simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
+    }),
+    ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.onBatch && { onBatch: options.onBatch }),
+  });
+  const consuming = consumer.run();
+  let produced: ProduceSummary;
+  try {
+    produced = await produce(options.source, transport.writer(), {
+      ...(options.pacing && { pacing: options.pacing }),
+      ...(options.count !== undefined && { count: options.count }),
+      ...(options.signal && { signal: options.signal }),
+      batchSize,
+      format: 'auto',
+    });
+  } finally {
+    transport.end();
+  }
+  const consumed = await consuming;
+  return { produced, consumed, consumer, elapsedMs: performance.now() - started };
+}

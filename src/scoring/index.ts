@@ -1,0 +1,13 @@
+export type { BundleManifest, MetricSet, ModelBundle } from './bundle.js';
+export { BUNDLE_FORMAT, BUNDLE_VERSION, fingerprint, loadBundle, saveBundle } from './bundle.js';
+export type { AnomalyCalibration } from './calibration.js';
+export { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
+export type { EvaluateOptions, EvaluationReport } from './evaluation.js';
+export { evaluateBundle } from './evaluation.js';
+export { chooseThresholds, metricSet } from './quality.js';
+export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
+export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rules.js';
+export type { ExplainPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
+export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
+export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';
+export { trainBundle } from './training.js';

@@ -1,0 +1,196 @@
+import type { Transaction } from '../events/index.js';
+import type { Decision, Reason } from '../store/index.js';
+import type { ModelBundle } from './bundle.js';
+import { normalizeAnomaly } from './calibration.js';
+import { type Rule, type RuleInput, ruleMatches } from './rules.js';
+
+/** When reasons are computed. TreeSHAP costs about as much as scoring a few hundred rows, so by default only flagged transactions get them. */
+export type ExplainPolicy = 'flagged' | 'all' | 'none';
+
+export interface ScorerOptions {
+  /**
+   * Reasons kept per explained transaction.
+   * @default 3
+   */
+  reasons?: number;
+  /** @default 'flagged' */
+  explain?: ExplainPolicy;
+  /** Rules to apply instead of the bundle's. @default the bundle's rules */
+  rules?: Rule[];
+}
+
+export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged' } as const;
+
+/** Scores of one batch, index-aligned with its transactions. Buffers are reused by the next call: copy what you keep. */
+export interface ScoreBatch {
+  n: number;
+  classifierProbability: Float64Array;
+  anomalyScore: Float64Array;
+  anomalyNormalized: Float64Array;
+  fraudScore: Float64Array;
+  decisions: Decision[];
+  reasons: Reason[][];
+  /** Version of the bundle that scored this batch. */
+  modelVersion: string;
+}
+
+/**
+ * Turns feature rows into fraud scores and decisions with reasons, using one model bundle.
+ *
+ * For each row: the classifier's probability `p`; the forest's anomaly score on the row's
+ * z-scores (the forest then learns from the row: it is a streaming model), normalised to
+ * `a` in [0, 1] by the bundle's calibration; `fraudScore = (1 − w)·p + w·a` with the bundle's
+ * anomaly weight `w`; the decision from the bundle's thresholds, then raised by any matching
+ * rule. Reasons are the largest positive TreeSHAP contributions (log-odds) and, when the
+ * anomaly score is high, the feature with the largest forest attribution.
+ *
+ * {@link Scorer.swap} replaces the bundle between two batches without stopping anything.
+ */
+export class Scorer {
+  private bundle!: ModelBundle;
+  private rules: Rule[] = [];
+  private readonly options: Required<Omit<ScorerOptions, 'rules'>> & Pick<ScorerOptions, 'rules'>;
+  private nFeatures = 0;
+  private x32 = new Float32Array(0);
+  private z = new Float64Array(0);
+  private shapOut = new Float64Array(0);
+  private out: ScoreBatch = emptyBatch(0, '');
+
+  constructor(bundle: ModelBundle, options: ScorerOptions = {}) {
+    this.options = { ...DEFAULT_SCORER_OPTIONS, ...options };
+    this.swap(bundle);
+  }
+
+  /** The bundle in use. */
+  get current(): ModelBundle {
+    return this.bundle;
+  }
+
+  /** Version of the bundle in use (its fingerprint). */
+  get version(): string {
+    return this.bundle.manifest.fingerprint;
+  }
+
+  /** Replaces the bundle; the next batch is scored by the new one. */
+  swap(bundle: ModelBundle): void {
+    this.bundle = bundle;
+    this.rules = this.options.rules ?? bundle.manifest.rules;
+    this.nFeatures = bundle.manifest.featureNames.length;
+    this.z = new Float64Array(this.nFeatures);
+    this.shapOut = new Float64Array(this.nFeatures + 1);
+  }
+
+  /**
+   * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing).
+   * `transactions[i]` is the transaction of row i, for rules; may be omitted when there are no rules.
+   */
+  scoreBatch(
+    features: Float64Array | Float32Array,
+    n: number,
+    transactions?: readonly Transaction[],
+  ): ScoreBatch {
+    const { manifest, gbdt, rcf } = this.bundle;
+    const d = this.nFeatures;
+    if (this.out.classifierProbability.length < n || this.out.modelVersion !== manifest.fingerprint) {
+      this.out = emptyBatch(Math.max(n, this.out.classifierProbability.length), manifest.fingerprint);
+    }
+    const out = this.out;
+    out.n = n;
+    if (this.x32.length < n * d) this.x32 = new Float32Array(n * d);
+    const x32 = this.x32;
+    if (features instanceof Float32Array) x32.set(features.subarray(0, n * d));
+    else for (let i = 0; i < n * d; i++) x32[i] = features[i]!;
+    gbdt.predictProba({ data: x32.subarray(0, n * d), nRows: n, nCols: d }, out.classifierProbability);
+
+    const { mean, std } = manifest.rcf.scaling;
+    const w = manifest.combination.anomalyWeight;
+    const { review, decline } = manifest.thresholds;
+    const z = this.z;
+    for (let i = 0; i < n; i++) {
+      const row = i * d;
+      for (let j = 0; j < d; j++) {
+        const v = features[row + j]!;
+        z[j] = Number.isNaN(v) ? 0 : (v - mean[j]!) / std[j]!;
+      }
+      const raw = rcf.score(z);
+      const a = normalizeAnomaly(raw, manifest.rcf.calibration);
+      const p = out.classifierProbability[i]!;
+      const score = (1 - w) * p + w * a;
+      out.anomalyScore[i] = raw;
+      out.anomalyNormalized[i] = a;
+      out.fraudScore[i] = score;
+      let decision: Decision = score >= decline ? 'decline' : score >= review ? 'review' : 'approve';
+      let fired: Reason[] | undefined;
+      if (this.rules.length > 0 && transactions) {
+        const tx = transactions[i]!;
+        const input: RuleInput = {
+          transaction: tx,
+          features: (name) => {
+            const k = manifest.featureNames.indexOf(name);
+            return k < 0 ? undefined : features[row + k];
+          },
+          scores: { fraudScore: score, classifierProbability: p, anomalyScore: raw, anomalyNormalized: a },
+        };
+        for (const rule of this.rules) {
+          if (!ruleMatches(rule, input)) continue;
+          fired ??= [];
+          fired.push({ name: rule.name, contribution: 1, source: 'rule' });
+          if (rule.action === 'decline' || decision === 'approve') decision = rule.action;
+        }
+      }
+      out.decisions[i] = decision;
+      const explain =
+        this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
+      out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
+      // The forest learns from the row only after it was scored and explained, so a point never explains itself away.
+      rcf.update(z);
+    }
+    return out;
+  }
+
+  private explainRow(
+    features: Float64Array | Float32Array,
+    row: number,
+    anomaly: number,
+    fired?: Reason[],
+  ): Reason[] {
+    const { manifest, gbdt, rcf } = this.bundle;
+    const d = this.nFeatures;
+    const names = manifest.featureNames;
+    const reasons: Reason[] = fired ? [...fired] : [];
+    const shap = gbdt.shap(features.subarray(row, row + d), this.shapOut);
+    const order = Array.from({ length: d }, (_, j) => j)
+      .filter((j) => shap[j]! > 0)
+      .sort((a, b) => shap[b]! - shap[a]!);
+    for (const j of order.slice(0, this.options.reasons)) {
+      reasons.push({ name: names[j]!, contribution: shap[j]!, source: 'classifier' });
+    }
+    if (anomaly >= 0.95) {
+      const attribution = rcf.attribution(this.z);
+      let best = 0;
+      for (let j = 1; j < d; j++) {
+        if (attribution.high[j]! + attribution.low[j]! > attribution.high[best]! + attribution.low[best]!)
+          best = j;
+      }
+      reasons.push({
+        name: names[best]!,
+        contribution: attribution.high[best]! + attribution.low[best]!,
+        source: 'anomaly',
+      });
+    }
+    return reasons;
+  }
+}
+
+function emptyBatch(capacity: number, modelVersion: string): ScoreBatch {
+  return {
+    n: 0,
+    classifierProbability: new Float64Array(capacity),
+    anomalyScore: new Float64Array(capacity),
+    anomalyNormalized: new Float64Array(capacity),
+    fraudScore: new Float64Array(capacity),
+    decisions: new Array<Decision>(capacity).fill('approve'),
+    reasons: new Array<Reason[]>(capacity).fill([]),
+    modelVersion,
+  };
+}
