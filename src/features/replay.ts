@@ -131,7 +131,7 @@ export async function buildTrainingSet(options: TrainingSetOptions): Promise<Tra
       if (tx.timestampMs >= fromMs && tx.label !== undefined) out.push(tx, features, i * nCols);
     }
     processed += batch.length;
-    onProgress?.({ processed, rows: out.nRows, timestampMs: lastMs });
+    onProgress?.({ processed, rows: out.nRows, timestampMs: batch[batch.length - 1]!.timestampMs });
     batch.length = 0;
   };
 

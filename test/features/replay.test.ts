@@ -195,6 +195,7 @@ describe('buildTrainingSet', () => {
       }
     }
     const progress: number[] = [];
+    const progressTimes: number[] = [];
     const set = await buildTrainingSet({
       transactions: counted(),
       featureSet: createFeatureSet('transactions'),
@@ -202,11 +203,16 @@ describe('buildTrainingSet', () => {
       toMs,
       delayDays: DELAY_DAYS,
       batchSize: 500,
-      onProgress: (p) => progress.push(p.processed),
+      onProgress: (p) => {
+        progress.push(p.processed);
+        progressTimes.push(p.timestampMs);
+      },
     });
     const firstAfter = txs.findIndex((tx) => tx.timestampMs > toMs);
     expect(pulled).toBe(firstAfter + 1);
     expect(progress.at(-1)).toBe(firstAfter);
+    expect(progressTimes.at(-1)).toBe(txs[firstAfter - 1]!.timestampMs);
+    expect(progressTimes.every((t, i) => t === txs[progress[i]! - 1]!.timestampMs)).toBe(true);
     expect(progress.length).toBeGreaterThanOrEqual(Math.ceil(firstAfter / 500));
     expect(set.timestampsMs.every((t) => t >= fromMs && t <= toMs)).toBe(true);
   });
