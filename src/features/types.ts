@@ -37,9 +37,9 @@ export interface WindowEvent {
   cardId: string;
   /** Terminal; `''` = unknown: terminal aggregates are `NaN` and nothing is stored. */
   terminalId: string;
-  /** Event time, epoch ms. */
+  /** Event time, epoch ms; finite (the parsers guarantee it, the hot path does not re-check). */
   timestampMs: number;
-  /** Amount, summed by the card windows. */
+  /** Amount, summed by the card windows; finite. */
   amount: number;
 }
 
