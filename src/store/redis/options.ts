@@ -1,0 +1,127 @@
+import { ConfigError } from '../../errors/index.js';
+import type { RedisConnectionOptions } from '../../transports/index.js';
+
+/** Which Redis data types the store writes: module types, core types, or whatever the server has. */
+export const REDIS_STORE_LAYOUTS = ['auto', 'modules', 'core'] as const;
+export type RedisStoreLayoutOption = (typeof REDIS_STORE_LAYOUTS)[number];
+/** The layout actually in use after detection. */
+export type RedisStoreLayout = 'modules' | 'core';
+
+/**
+ * Options of {@link RedisStore}. Connection fields (url, cluster, client options with TLS,
+ * username, password) are those of the Redis transport; credentials are never logged.
+ */
+export interface RedisStoreOptions extends RedisConnectionOptions {
+  /**
+   * Prefix of every key the store writes (except the lab's series keys on the module layout,
+   * see {@link RedisStoreOptions.seriesKeyPrefix}). Must not contain `{` or `}`: the store
+   * places its own hash tags.
+   * @default 'fraudstream:'
+   */
+  prefix?: string;
+  /**
+   * Prefix of the RedisTimeSeries keys on the module layout. Empty by default so the keys are
+   * the reference lab's exactly (`fraud-ts`, `fraudulent_ts`, `non-fraudulent_ts`) and its
+   * Grafana panels work unchanged.
+   * @default ''
+   */
+  seriesKeyPrefix?: string;
+  /**
+   * Expire transaction documents after this many seconds (which also ends idempotency for
+   * them). `0` keeps them until deleted.
+   * @default 0
+   */
+  transactionTtlSeconds?: number;
+  /**
+   * How long score series points are kept, in ms, counted back from the newest point written
+   * (as the memory store and RedisTimeSeries `RETENTION` do); counter buckets expire this long
+   * after their last write. One hour covers the dashboard's longest panel.
+   * @default 3600000
+   */
+  seriesRetentionMs?: number;
+  /**
+   * Approximate length of the alerts and dead-letter streams (`XADD ... MAXLEN ~`).
+   * @default 10000
+   */
+  maxAlerts?: number;
+  /**
+   * `auto` uses RedisJSON and RedisTimeSeries when the server has both, core types otherwise;
+   * `modules` fails at connect without them; `core` never uses them.
+   * @default 'auto'
+   */
+  layout?: RedisStoreLayoutOption;
+  /**
+   * Number of store shards S: each record lives, with its share of series and counters, in the
+   * shard `{s<i>}` chosen by a hash of its key, so one script call per shard writes a batch on a
+   * cluster. Fix it for a deployment: changing it moves record keys (idempotency is per shard).
+   * @default 1 on a single server, 16 on a cluster
+   */
+  shards?: number;
+  /**
+   * Receives one-line notes about the connection (layout detected, compaction rules skipped).
+   * @default undefined (silent)
+   */
+  onInfo?: (message: string) => void;
+}
+
+export interface ResolvedRedisStoreOptions {
+  prefix: string;
+  seriesKeyPrefix: string;
+  transactionTtlSeconds: number;
+  seriesRetentionMs: number;
+  maxAlerts: number;
+  layout: RedisStoreLayoutOption;
+  /** `undefined` = the connection-dependent default. */
+  shards: number | undefined;
+}
+
+export const DEFAULT_REDIS_STORE_OPTIONS = {
+  prefix: 'fraudstream:',
+  seriesKeyPrefix: '',
+  transactionTtlSeconds: 0,
+  seriesRetentionMs: 3_600_000,
+  maxAlerts: 10_000,
+  layout: 'auto',
+  standaloneShards: 1,
+  clusterShards: 16,
+} as const;
+
+/** Merges defaults into the store's own options and validates them; throws {@link ConfigError}. */
+export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): ResolvedRedisStoreOptions {
+  const d = DEFAULT_REDIS_STORE_OPTIONS;
+  const prefix = options.prefix ?? d.prefix;
+  const seriesKeyPrefix = options.seriesKeyPrefix ?? d.seriesKeyPrefix;
+  for (const [name, value] of [
+    ['prefix', prefix],
+    ['seriesKeyPrefix', seriesKeyPrefix],
+  ] as const) {
+    if (typeof value !== 'string' || /[{}]/.test(value)) {
+      throw new ConfigError(`redis store ${name} must be a string without '{' or '}', got ${String(value)}`);
+    }
+  }
+  const integer = (name: string, value: number, min: number): number => {
+    if (!(Number.isInteger(value) && value >= min)) {
+      throw new ConfigError(`redis store ${name} must be an integer >= ${min}, got ${String(value)}`);
+    }
+    return value;
+  };
+  const layout = options.layout ?? d.layout;
+  if (!REDIS_STORE_LAYOUTS.includes(layout)) {
+    throw new ConfigError(
+      `redis store layout must be one of ${REDIS_STORE_LAYOUTS.join(', ')}, got ${layout}`,
+    );
+  }
+  return {
+    prefix,
+    seriesKeyPrefix,
+    transactionTtlSeconds: integer(
+      'transactionTtlSeconds',
+      options.transactionTtlSeconds ?? d.transactionTtlSeconds,
+      0,
+    ),
+    seriesRetentionMs: integer('seriesRetentionMs', options.seriesRetentionMs ?? d.seriesRetentionMs, 1),
+    maxAlerts: integer('maxAlerts', options.maxAlerts ?? d.maxAlerts, 1),
+    layout,
+    shards: options.shards === undefined ? undefined : integer('shards', options.shards, 1),
+  };
+}

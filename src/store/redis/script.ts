@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { TransientStoreError } from '../../errors/index.js';
+import { isTransientRedisError } from '../../transports/index.js';
+
+/** The part of a Redis connection a script needs: one raw command routed by key. */
+export interface RedisCommandSender {
+  send<T>(key: string, args: readonly string[]): Promise<T>;
+}
+
+/**
+ * A Lua script run with `EVALSHA`, falling back to `EVAL` (which also caches it) when the
+ * server answers `NOSCRIPT`: after a restart, a failover, or on a cluster node that has not
+ * seen it yet. Loading it up front with `SCRIPT LOAD` would not cover those cases anyway.
+ */
+export class RedisScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script; `keys[0]` routes it on a cluster (every key must share its slot). */
+  async run<T>(connection: RedisCommandSender, keys: readonly string[], args: readonly string[]): Promise<T> {
+    const route = keys[0] ?? '';
+    const command: string[] = ['EVALSHA', this.sha, String(keys.length)];
+    for (const k of keys) command.push(k);
+    for (const a of args) command.push(a);
+    try {
+      return await connection.send<T>(route, command);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      command[0] = 'EVAL';
+      command[1] = this.source;
+      return connection.send<T>(route, command);
+    }
+  }
+}
+
+/** Rethrows a failed Redis call as {@link TransientStoreError} when retrying may succeed. */
+export function asStoreError(error: unknown, what: string): unknown {
+  if (isTransientRedisError(error)) {
+    return new TransientStoreError(`${what}: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}
