@@ -173,10 +173,9 @@ export class Consumer {
     const n = transactions.length;
     const results: ScoredTransaction[] = [];
     if (n > 0) {
-      await this.applyDueFeedback(transactions[0]!.timestampMs);
       const width = featureSet.featureNames.length;
       if (this.features.length < n * width) this.features = new Float64Array(n * width);
-      await featureSet.extract(transactions, this.features);
+      await this.extractFeatures(transactions, width);
       const scores = scorer.scoreBatch(this.features, n, transactions);
       const processedAtMs = Date.now();
       const names = featureSet.featureNames;
@@ -278,6 +277,29 @@ export class Consumer {
         label: tx.label,
         atMs: tx.timestampMs + delayDays * DAY_MS,
       });
+    }
+  }
+
+  /**
+   * Computes features for the batch. With pending feedback, the batch is cut where a label
+   * becomes due, so each transaction sees exactly the labels known at its own time — as the
+   * training replay does, which keeps serving and training identical.
+   */
+  private async extractFeatures(transactions: readonly Transaction[], width: number): Promise<void> {
+    const { featureSet } = this.o;
+    if (this.pendingFeedback.length === 0) {
+      await featureSet.extract(transactions, this.features);
+      return;
+    }
+    let start = 0;
+    while (start < transactions.length) {
+      await this.applyDueFeedback(transactions[start]!.timestampMs);
+      const nextDueMs = this.pendingFeedback[0]?.atMs ?? Number.POSITIVE_INFINITY;
+      let end = start + 1;
+      while (end < transactions.length && transactions[end]!.timestampMs < nextDueMs) end++;
+      const slice = start === 0 && end === transactions.length ? transactions : transactions.slice(start, end);
+      await featureSet.extract(slice, this.features.subarray(start * width));
+      start = end;
     }
   }
 
