@@ -98,16 +98,15 @@ export class RandomCutTree {
         return slot;
       }
       const base = ref * 2 * D;
-      let diff = 0;
+      // Distance from x to the box, summed over dimensions, branch-free as in score().
+      let twiceDiff = 0;
       for (let d = 0; d < D; d++) {
         const v = x[d]!;
-        const l = box[base + 2 * d]!;
-        if (v < l) diff += l - v;
-        else {
-          const h = box[base + 2 * d + 1]!;
-          if (v > h) diff += v - h;
-        }
+        const below = box[base + 2 * d]! - v;
+        const above = v - box[base + 2 * d + 1]!;
+        twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
       }
+      const diff = twiceDiff * 0.5;
       if (diff !== 0) {
         const newSum = rangeSum[ref]! + diff;
         const r = rng.next() * newSum;
@@ -121,9 +120,11 @@ export class RandomCutTree {
         let sum = 0;
         for (let d = 0; d < D; d++) {
           const v = x[d]!;
-          if (v < box[base + 2 * d]!) box[base + 2 * d] = v;
-          else if (v > box[base + 2 * d + 1]!) box[base + 2 * d + 1] = v;
-          sum += box[base + 2 * d + 1]! - box[base + 2 * d]!;
+          const l = Math.min(box[base + 2 * d]!, v);
+          const h = Math.max(box[base + 2 * d + 1]!, v);
+          box[base + 2 * d] = l;
+          box[base + 2 * d + 1] = h;
+          sum += h - l;
         }
         rangeSum[ref] = sum;
       }
