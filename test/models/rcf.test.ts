@@ -61,6 +61,26 @@ describe('RandomCutForest', () => {
     expect(forest.scoreAndUpdate(rows.subarray(20, 22))).toBeGreaterThan(0);
   });
 
+  it('matches the AWS score formulas on a tree small enough to work by hand', () => {
+    // One tree holding the points 0 and 1: a root cut somewhere in [0, 1) and two leaves at
+    // depth 1. Tree mass 2, so scores are multiplied by log2(2 + 1).
+    const forest = new RandomCutForest({ dimensions: 1, numberOfTrees: 1, sampleSize: 2, outputAfter: 1 });
+    forest.update([0]);
+    forest.update([1]);
+    const norm = Math.log2(3);
+    // x = 3: leaf "1" at depth 1 is not x → 1/(1 + 1). Root box [0, 1] extended to [0, 3]:
+    // p = 2/3, score = 2/3 · 1/(0 + 1) + 1/3 · 1/2 = 5/6.
+    expect(forest.score([3])).toBeCloseTo((5 / 6) * norm, 12);
+    // x = 0.5 is inside the root box: only the leaf term 1/2 counts.
+    expect(forest.score([0.5])).toBeCloseTo(0.5 * norm, 12);
+    // x = 1 is the leaf point (mass 1): damp = 1 − 1/(2·2), seen = 1/(1 + log2(1 + 1)) = 1/2.
+    expect(forest.score([1])).toBeCloseTo(0.75 * 0.5 * norm, 12);
+    // Attribution of x = 3 is all "high" in the only dimension.
+    const a = forest.attribution([3]);
+    expect(a.high[0]).toBeCloseTo((5 / 6) * norm, 12);
+    expect(a.low[0]).toBe(0);
+  });
+
   it('gives inliers of a stationary stream a mean score near 1', () => {
     // AWS normalisation: a tree's score is multiplied by log2(mass + 1) so that typical points
     // score about 1. With 256-point trees the mean lands a little below 1; we accept 0.6–1.3.

@@ -22,7 +22,7 @@ export interface DiVector {
  * Points handled per block by the batch methods. Within a block the forest works tree by tree,
  * so one tree's arrays stay in cache while it scores and learns every point of the block.
  */
-const BLOCK = 512;
+const BLOCK = 1024;
 
 /** What a block run does with its points. */
 type Mode = 'score' | 'update' | 'scoreAndUpdate';
