@@ -22,6 +22,6 @@ export type {
 } from './options.js';
 export { DEFAULT_REDIS_STORE_OPTIONS, REDIS_STORE_LAYOUTS, resolveRedisStoreOptions } from './options.js';
 export type { RedisCommandSender } from './script.js';
-export { RedisScript } from './script.js';
+export { asStoreError, RedisScript } from './script.js';
 export { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
 export { detectModules, RedisStore } from './store.js';

@@ -1,0 +1,273 @@
+/**
+ * {@link WindowState} in Redis: the `transactions` feature set's card and terminal windows shared
+ * by every consumer, updated and read by Lua scripts (atomic per call, so concurrent consumers
+ * never see half an update).
+ *
+ * Keys, with prefix `P` (hash tags keep each card's and each terminal's keys in one slot):
+ * - `P card:{<cardId>}`: sorted set, score = event time, member `<time>|<amount>|<key>`;
+ * - `P term:{<terminalId>}`: sorted set, score = event time, member `<time>|<key>`;
+ * - `P tlab:{<terminalId>}` (hash entry → time the fraud label became known) and
+ *   `P tfraud:{<terminalId>}` (sorted set of the entries labelled fraud): a genuine label reads
+ *   like no label, so only fraud labels are stored;
+ * - `P watermark`: the largest event time seen (W of the contract).
+ * Entries older than the horizon are trimmed whenever a key is touched, and every touched key
+ * gets a `PEXPIRE` of its horizon, so idle cards and terminals disappear on their own.
+ *
+ * On a single server a batch is one script call that reads and raises the stored watermark, so
+ * the semantics are exactly the contract's, also with several consumers. On a cluster the card
+ * and terminal keys of a batch live in many slots: events are split into per-hash-tag groups
+ * (one card's or one terminal's tasks, in batch order), one call per group, all sent in one tick.
+ * This is valid because a card's outputs depend only on that card's state, a terminal's only on
+ * that terminal's. The watermark, the only global input, is computed by the client as the
+ * running maximum of event times (so each event sees W exactly as if the batch ran in one call)
+ * starting from the shared `P watermark` as last seen; the shared key is raised in the same
+ * round trip. With one consumer this is exact; with several, each one's W may lag the others'
+ * by one batch, which only delays expiry (an entry may be counted one batch longer).
+ */
+import { ConfigError } from '../../errors/index.js';
+import type { Feedback } from '../../events/index.js';
+import { asStoreError } from '../../store/redis/index.js';
+import type { RedisConnectionOptions } from '../../transports/index.js';
+import { openRedisConnection, type RedisCommandConnection } from '../../transports/redis/connection.js';
+import type { WindowEvent, WindowState, WindowStateConfig } from '../types.js';
+import {
+  DAY_MS,
+  resolveWindowStateOptions,
+  type WindowStateOptions,
+  windowAggregateCount,
+} from '../window-state.js';
+import { FEEDBACK_SCRIPT, WATERMARK_SCRIPT, WINDOW_SCRIPT } from './scripts.js';
+
+/** Options of {@link RedisWindowState}: the windows, the connection and the key prefix. */
+export interface RedisWindowStateOptions extends WindowStateOptions, RedisConnectionOptions {
+  /**
+   * Prefix of every key; must not contain `{` or `}` (the state places its own hash tags).
+   * @default 'fraudstream:fs:'
+   */
+  prefix?: string;
+}
+
+export const DEFAULT_REDIS_WINDOW_STATE_OPTIONS = { prefix: 'fraudstream:fs:' } as const;
+
+/** Validates the Redis-specific options (the windows are validated by `resolveWindowStateOptions`). */
+export function resolveRedisWindowStateOptions(options: RedisWindowStateOptions = {}): {
+  config: WindowStateConfig;
+  prefix: string;
+} {
+  const prefix = options.prefix ?? DEFAULT_REDIS_WINDOW_STATE_OPTIONS.prefix;
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new ConfigError(
+      `redis window state prefix must be a string without '{' or '}', got ${String(prefix)}`,
+    );
+  }
+  return { config: resolveWindowStateOptions(options), prefix };
+}
+
+/**
+ * The hash tag text of an id: the id itself, or with `{`, `}` and `%` percent-encoded when it has
+ * any of them, since a brace inside a tag would change which part of the key Redis hashes.
+ */
+export function tagOf(id: string): string {
+  return /[{}%]/.test(id) ? id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : id;
+}
+
+/** Stand-in for W = -∞ in scripts (Lua cannot portably parse "-inf"). */
+const NO_WATERMARK = -1e300;
+
+/** One script call's worth of work: the tasks of one hash tag (cluster) or of the whole batch. */
+interface Group {
+  keys: string[];
+  keyIndex: Map<string, number>;
+  args: string[];
+  /** Per task: event index × 2 + (0 card, 1 terminal). */
+  tasks: number[];
+}
+
+/** The Redis {@link WindowState}; see the module documentation for keys and cluster handling. */
+export class RedisWindowState implements WindowState {
+  readonly config: WindowStateConfig;
+  private readonly aggregates: number;
+  private readonly header: string[];
+  private readonly singleServer: boolean;
+  private readonly watermarkKey: string;
+  private readonly terminalHorizonMs: number;
+  /** Largest event time this client knows of (its own events and the shared key as last read). */
+  private watermarkMs = Number.NEGATIVE_INFINITY;
+
+  private constructor(
+    private readonly connection: RedisCommandConnection,
+    config: WindowStateConfig,
+    private readonly prefix: string,
+  ) {
+    this.config = config;
+    this.aggregates = windowAggregateCount(config);
+    this.singleServer = connection.kind === 'standalone';
+    this.watermarkKey = `${prefix}watermark`;
+    const card = config.cardWindowsDays.map((d) => d * DAY_MS);
+    const terminal = config.terminalWindowsDays.map((d) => d * DAY_MS);
+    const delay = config.delayDays * DAY_MS;
+    this.terminalHorizonMs = Math.max(...terminal) + delay;
+    this.header = [
+      this.singleServer ? '1' : '0',
+      String(Math.max(...card)),
+      String(this.terminalHorizonMs),
+      String(delay),
+      String(card.length),
+      String(terminal.length),
+      ...card.map(String),
+      ...terminal.map(String),
+    ];
+  }
+
+  /** Connects to Redis (single server or cluster). */
+  static async connect(options: RedisWindowStateOptions = {}): Promise<RedisWindowState> {
+    const { config, prefix } = resolveRedisWindowStateOptions(options);
+    const connection = await openRedisConnection(options);
+    return new RedisWindowState(connection, config, prefix);
+  }
+
+  async updateAndRead(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    const stride = this.aggregates;
+    if (out.length < events.length * stride) {
+      throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * stride}`);
+    }
+    if (events.length === 0) return;
+    const nCard = 2 * this.config.cardWindowsDays.length;
+    const groups = new Map<string, Group>();
+    let w = this.watermarkMs;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (e.timestampMs > w) w = e.timestampMs;
+      const wText = String(w);
+      const time = String(e.timestampMs);
+      if (e.cardId === '') {
+        out.fill(Number.NaN, i * stride, i * stride + nCard);
+      } else {
+        const g = this.group(groups, e.cardId);
+        g.args.push('c', String(this.keyIndex(g, [`${this.prefix}card:{${tagOf(e.cardId)}}`])), e.key, time);
+        g.args.push(String(e.amount), wText);
+        g.tasks.push(i * 2);
+      }
+      if (e.terminalId === '') {
+        out.fill(Number.NaN, i * stride + nCard, (i + 1) * stride);
+      } else {
+        const g = this.group(groups, e.terminalId);
+        g.args.push('t', String(this.keyIndex(g, this.terminalKeys(e.terminalId))), e.key, time, '', wText);
+        g.tasks.push(i * 2 + 1);
+      }
+    }
+    const calls: Promise<void>[] = [];
+    for (const g of groups.values()) {
+      calls.push(
+        WINDOW_SCRIPT.run<[string, string]>(this.connection, g.keys, [
+          ...this.header,
+          String(g.tasks.length),
+          ...g.args,
+        ]).then(([values, watermark]) => {
+          this.scatter(g, values, out, nCard);
+          if (watermark !== '') this.raiseWatermark(Number(watermark));
+        }),
+      );
+    }
+    if (!this.singleServer) {
+      calls.push(
+        WATERMARK_SCRIPT.run<string>(this.connection, [this.watermarkKey], [String(w)]).then((shared) =>
+          this.raiseWatermark(Number(shared)),
+        ),
+      );
+    }
+    try {
+      await Promise.all(calls);
+    } catch (error) {
+      throw asStoreError(error, 'redis window state: update failed');
+    }
+    this.raiseWatermark(w);
+  }
+
+  async applyFeedback(items: readonly Feedback[]): Promise<void> {
+    const groups = new Map<string, Group>();
+    for (const item of items) {
+      if (item.terminalId === '') continue;
+      const g = this.group(groups, item.terminalId);
+      const time = String(item.transactionTimestampMs);
+      g.args.push(
+        String(this.keyIndex(g, this.terminalKeys(item.terminalId))),
+        `${time}|${item.transactionId}`,
+        time,
+        String(item.label),
+        String(item.atMs),
+      );
+      g.tasks.push(0);
+    }
+    const watermark = String(Number.isFinite(this.watermarkMs) ? this.watermarkMs : NO_WATERMARK);
+    const calls: Promise<unknown>[] = [];
+    for (const g of groups.values()) {
+      calls.push(
+        FEEDBACK_SCRIPT.run(this.connection, g.keys, [
+          this.header[0]!,
+          String(this.terminalHorizonMs),
+          watermark,
+          String(g.tasks.length),
+          ...g.args,
+        ]),
+      );
+    }
+    try {
+      await Promise.all(calls);
+    } catch (error) {
+      throw asStoreError(error, 'redis window state: feedback failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /** The group of a hash tag: everything in one group on a single server, one per tag on a cluster. */
+  private group(groups: Map<string, Group>, tag: string): Group {
+    const id = this.singleServer ? '' : tag;
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = { keys: [], keyIndex: new Map(), args: [], tasks: [] };
+      if (this.singleServer) g.keys.push(this.watermarkKey);
+      groups.set(id, g);
+    }
+    return g;
+  }
+
+  /** 1-based index (Lua) of the first of `keys` in the group, adding them on first use. */
+  private keyIndex(g: Group, keys: readonly string[]): number {
+    const first = keys[0]!;
+    let index = g.keyIndex.get(first);
+    if (index === undefined) {
+      index = g.keys.length + 1;
+      g.keyIndex.set(first, index);
+      for (const k of keys) g.keys.push(k);
+    }
+    return index;
+  }
+
+  private terminalKeys(terminalId: string): string[] {
+    const tag = `{${tagOf(terminalId)}}`;
+    return [`${this.prefix}term:${tag}`, `${this.prefix}tlab:${tag}`, `${this.prefix}tfraud:${tag}`];
+  }
+
+  /** Copies a group's comma-separated outputs to their events' places in `out`. */
+  private scatter(g: Group, values: string, out: Float64Array, nCard: number): void {
+    const parts = values.split(',');
+    const stride = this.aggregates;
+    const nTerminal = stride - nCard;
+    let p = 0;
+    for (const task of g.tasks) {
+      const i = task >> 1;
+      const isTerminal = (task & 1) === 1;
+      const start = i * stride + (isTerminal ? nCard : 0);
+      const count = isTerminal ? nTerminal : nCard;
+      for (let j = 0; j < count; j++) out[start + j] = Number(parts[p++]);
+    }
+  }
+
+  private raiseWatermark(ms: number): void {
+    if (ms > this.watermarkMs) this.watermarkMs = ms;
+  }
+}
