@@ -3,13 +3,21 @@ import { Command, Option } from 'commander';
 import { type EvaluationReport, evaluateBundle, loadBundle, type MetricSet } from '../scoring/index.js';
 import { intArg, seedOption } from './program.js';
 import { formatCount, progressLine } from './progress.js';
-import { openSource, parseDateFlag, type SkippedRecords, transactionsOf } from './sources.js';
+import {
+  addSimulatorSizeOptions,
+  openSource,
+  parseDateFlag,
+  type SkippedRecords,
+  transactionsOf,
+} from './sources.js';
 
 /** The Fraud Detection Handbook's chapter 3 test period, the default for the simulator. */
 export const HANDBOOK_TEST_FROM = '2018-08-08';
 export const HANDBOOK_TEST_TO = '2018-08-14';
 
 interface EvaluateFlags {
+  customers?: number;
+  terminals?: number;
   models: string;
   source: string;
   seed?: number;
@@ -22,7 +30,7 @@ interface EvaluateFlags {
 }
 
 export function evaluateCommand(): Command {
-  return new Command('evaluate')
+  const command = new Command('evaluate')
     .description('Score a later test period with a bundle and report AUC, AP, Card Precision@k and more.')
     .requiredOption('--models <dir>', 'model bundle directory')
     .option('--source <spec>', 'labelled history covering training and test periods', 'simulator')
@@ -49,6 +57,7 @@ export function evaluateCommand(): Command {
     .action(async (flags: EvaluateFlags) => {
       await runEvaluate(flags);
     });
+  return addSimulatorSizeOptions(command);
 }
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
@@ -57,6 +66,8 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   const from = flags.testFrom ?? (isSimulator ? HANDBOOK_TEST_FROM : undefined);
   const to = flags.testTo ?? (isSimulator ? HANDBOOK_TEST_TO : undefined);
   const source = openSource(flags.source, {
+    ...(flags.customers !== undefined && { customers: flags.customers }),
+    ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     split: flags.split,
   });

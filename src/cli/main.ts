@@ -10,5 +10,11 @@ try {
     process.stderr.write(`fraudstream: ${err.message}\n`);
     process.exit(2);
   }
+  const io = err as NodeJS.ErrnoException;
+  if (io?.syscall && io.code) {
+    const what = io.path ? `${io.path}: ` : '';
+    process.stderr.write(`fraudstream: ${what}${io.code === 'ENOENT' ? 'no such file or directory' : io.message}\n`);
+    process.exit(2);
+  }
   throw err;
 }

@@ -4,9 +4,11 @@ import { LineWriter, MemoryTransport, type StreamWriter } from '../transports/in
 import { openStreamWriter, type RedisFlags } from './connections.js';
 import { intArg, positiveArg, seedOption } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
-import { openSource } from './sources.js';
+import { addSimulatorSizeOptions, openSource } from './sources.js';
 
 interface ProduceFlags extends RedisFlags {
+  customers?: number;
+  terminals?: number;
   source: string;
   to: string;
   format: ProduceFormat;
@@ -22,7 +24,7 @@ interface ProduceFlags extends RedisFlags {
 }
 
 export function produceCommand(): Command {
-  return new Command('produce')
+  const command = new Command('produce')
     .description('Send transactions from a source into a stream (or stdout as JSON lines).')
     .requiredOption(
       '--source <spec>',
@@ -62,10 +64,13 @@ export function produceCommand(): Command {
     .action(async (flags: ProduceFlags) => {
       await runProduce(flags);
     });
+  return addSimulatorSizeOptions(command);
 }
 
 async function runProduce(flags: ProduceFlags): Promise<void> {
   const source = openSource(flags.source, {
+    ...(flags.customers !== undefined && { customers: flags.customers }),
+    ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     split: flags.split,
     ...(flags.resumeFile !== undefined && { resumeFile: flags.resumeFile }),

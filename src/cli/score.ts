@@ -7,9 +7,11 @@ import { loadBundle, Scorer } from '../scoring/index.js';
 import { MemoryStore, type PersistResult, type ScoredTransaction, type Store } from '../store/index.js';
 import { intArg, seedOption } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
-import { openSource } from './sources.js';
+import { addSimulatorSizeOptions, openSource } from './sources.js';
 
 interface ScoreFlags {
+  customers?: number;
+  terminals?: number;
   source: string;
   models: string;
   out?: string;
@@ -21,7 +23,7 @@ interface ScoreFlags {
 }
 
 export function scoreCommand(): Command {
-  return new Command('score')
+  const command = new Command('score')
     .description('Run the whole pipeline in-process over a file or generator and summarise the decisions.')
     .requiredOption(
       '--source <spec>',
@@ -49,6 +51,7 @@ export function scoreCommand(): Command {
     .action(async (flags: ScoreFlags) => {
       await runScore(flags);
     });
+  return addSimulatorSizeOptions(command);
 }
 
 async function runScore(flags: ScoreFlags): Promise<void> {
@@ -59,6 +62,8 @@ async function runScore(flags: ScoreFlags): Promise<void> {
   const store: Store = out ? new ResultsFileStore(memory, out) : memory;
   const line = progressLine();
   const source = openSource(flags.source, {
+    ...(flags.customers !== undefined && { customers: flags.customers }),
+    ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     split: flags.split,
   });

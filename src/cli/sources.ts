@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { ConfigError, ParseError } from '../errors/index.js';
 import { parsePayload, type Transaction } from '../events/index.js';
 import type { FeatureSetName } from '../features/index.js';
@@ -9,6 +10,7 @@ import {
   createSyntheticCreditcardSource,
   type Source,
 } from '../sources/index.js';
+import { intArg } from './program.js';
 
 /** The source names every command that reads transactions accepts. */
 export const SOURCE_SPECS = [
@@ -30,8 +32,18 @@ export interface SourceSpecOptions {
   days?: number;
   /** Simulator start date (YYYY-MM-DD). */
   startDate?: string;
+  /** Simulator customers and terminals (the Handbook's 5,000 / 10,000 by default). */
+  customers?: number;
+  terminals?: number;
   /** Rows for unbounded generators. */
   count?: number;
+}
+
+/** `--customers` and `--terminals`, for every command that can read the simulator. */
+export function addSimulatorSizeOptions(command: Command): Command {
+  return command
+    .option('--customers <n>', 'simulator: customers (default 5000, as the Handbook)', intArg)
+    .option('--terminals <n>', 'simulator: terminals (default 10000, as the Handbook)', intArg);
 }
 
 /** Opens a source from its command-line spec, e.g. `simulator` or `creditcard:data/creditcard.csv`. */
@@ -49,6 +61,8 @@ export function openSource(spec: string, options: SourceSpecOptions = {}): Sourc
         ...(options.seed !== undefined && { seed: options.seed }),
         ...(options.days !== undefined && { nDays: options.days }),
         ...(options.startDate !== undefined && { startDate: options.startDate }),
+        ...(options.customers !== undefined && { nCustomers: options.customers }),
+        ...(options.terminals !== undefined && { nTerminals: options.terminals }),
       });
     case 'synthetic-creditcard':
       return createSyntheticCreditcardSource({

@@ -7,6 +7,7 @@ import { saveBundle, type TrainPhase, trainBundle, validateRules } from '../scor
 import { intArg, positiveArg, seedOption } from './program.js';
 import { bar, formatCount, progressLine } from './progress.js';
 import {
+  addSimulatorSizeOptions,
   defaultFeatureSetFor,
   openSource,
   parseDateFlag,
@@ -19,6 +20,8 @@ export const HANDBOOK_TRAIN_FROM = '2018-07-25';
 export const HANDBOOK_TRAIN_TO = '2018-07-31';
 
 interface TrainFlags {
+  customers?: number;
+  terminals?: number;
   source: string;
   features?: FeatureSetName;
   trainFrom?: string;
@@ -37,7 +40,7 @@ interface TrainFlags {
 }
 
 export function trainCommand(): Command {
-  return new Command('train')
+  const command = new Command('train')
     .description('Replay labelled history through the serving feature code and train a model bundle.')
     .option(
       '--source <spec>',
@@ -81,6 +84,7 @@ export function trainCommand(): Command {
     .action(async (flags: TrainFlags) => {
       await runTrain(flags);
     });
+  return addSimulatorSizeOptions(command);
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
@@ -89,6 +93,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const from = flags.trainFrom ?? (isSimulator ? HANDBOOK_TRAIN_FROM : undefined);
   const to = flags.trainTo ?? (isSimulator ? HANDBOOK_TRAIN_TO : undefined);
   const source = openSource(flags.source, {
+    ...(flags.customers !== undefined && { customers: flags.customers }),
+    ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
     split: flags.split,
   });
