@@ -13,7 +13,9 @@ try {
   const io = err as NodeJS.ErrnoException;
   if (io?.syscall && io.code) {
     const what = io.path ? `${io.path}: ` : '';
-    process.stderr.write(`fraudstream: ${what}${io.code === 'ENOENT' ? 'no such file or directory' : io.message}\n`);
+    process.stderr.write(
+      `fraudstream: ${what}${io.code === 'ENOENT' ? 'no such file or directory' : io.message}\n`,
+    );
     process.exit(2);
   }
   throw err;

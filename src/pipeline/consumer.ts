@@ -297,7 +297,8 @@ export class Consumer {
       const nextDueMs = this.pendingFeedback[0]?.atMs ?? Number.POSITIVE_INFINITY;
       let end = start + 1;
       while (end < transactions.length && transactions[end]!.timestampMs < nextDueMs) end++;
-      const slice = start === 0 && end === transactions.length ? transactions : transactions.slice(start, end);
+      const slice =
+        start === 0 && end === transactions.length ? transactions : transactions.slice(start, end);
       await featureSet.extract(slice, this.features.subarray(start * width));
       start = end;
     }

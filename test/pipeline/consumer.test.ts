@@ -32,7 +32,7 @@ async function fixture(): Promise<{ bundle: TrainedBundle; live: Transaction[] }
 /** Live transactions as native JSON with the malformed payloads spliced in at fixed places. */
 function payloads(live: readonly Transaction[]): string[] {
   const out = live.map((t) => toNativeJson(t));
-  MALFORMED.forEach((bad, i) => out.splice(100 + i * 200, 0, bad));
+  for (const [i, bad] of MALFORMED.entries()) out.splice(100 + i * 200, 0, bad);
   return out;
 }
 
