@@ -45,7 +45,7 @@ export class RandomCutTree {
   private freeLeafCount: number;
   /** Scratch: internal nodes from the root down to the current leaf. */
   private readonly path: Int32Array;
-  /** Scratch: dimensions in which a scored point is still outside the box. */
+  /** Scratch: dimensions in which a scored point is still outside the box; box sides to shrink. */
   private readonly active: Int32Array;
 
   constructor(dimensions: number, maxLeaves: number, points: Float32Array) {
@@ -250,19 +250,34 @@ export class RandomCutTree {
     else this.parent[sibling] = g;
     this.replaceChild(g, p, sibling);
     this.releaseNode(p);
-    // Shrink boxes upwards until one does not change: then none above it changes either.
-    for (let a = g; a !== -1; a = this.parent[a]!) {
-      if (!this.shrinkBox(a, values, offset)) break;
+    // Shrink boxes upwards. Only a box side equal to the removed value can move; a side that
+    // does not move leaves the same side of every box above unchanged, and so does a dimension
+    // in which the value is strictly inside. So the list of sides to recompute only shrinks,
+    // and the walk stops when it is empty.
+    const sides = this.active;
+    let nSides = 0;
+    if (g !== -1) {
+      const gb = g * 2 * D;
+      for (let d = 0; d < D; d++) {
+        const v = values[offset + d]!;
+        // Encoded as 2·d for the low side, 2·d + 1 for the high side.
+        if (v === this.box[gb + 2 * d]) sides[nSides++] = 2 * d;
+        else if (v === this.box[gb + 2 * d + 1]) sides[nSides++] = 2 * d + 1;
+      }
+    }
+    for (let a = g; a !== -1 && nSides > 0; a = this.parent[a]!) {
+      nSides = this.shrinkSides(a, values, offset, nSides);
     }
   }
 
   /**
-   * After a point at `values[offset…]` left node `a`'s subtree: recomputes the box in the
-   * dimensions where the point was on its edge (only those can shrink). True if it changed.
+   * Recomputes from its children the sides of node `a`'s box listed in `active[0…n)` that are
+   * equal to the removed point's value; keeps in the list those that moved and returns their count.
    */
-  private shrinkBox(a: number, values: Float32Array, offset: number): boolean {
+  private shrinkSides(a: number, values: Float32Array, offset: number, n: number): number {
     const D = this.dimensions;
     const box = this.box;
+    const sides = this.active;
     const ab = a * 2 * D;
     const a4 = a * 4;
     const lRef = this.nodeInts[a4]!;
@@ -275,30 +290,26 @@ export class RandomCutTree {
     const rBase = rRef < 0 ? this.leafSlot[~rRef]! * D : rRef * 2 * D;
     const rStep = rRef < 0 ? 1 : 2;
     const rHi = rRef < 0 ? 0 : 1;
-    let changed = false;
-    for (let d = 0; d < D; d++) {
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const side = sides[i]!;
+      const d = side >> 1;
       const v = values[offset + d]!;
-      if (v === box[ab + 2 * d]) {
-        const l = Math.min(lSrc[lBase + lStep * d]!, rSrc[rBase + rStep * d]!);
-        if (l !== v) {
-          box[ab + 2 * d] = l;
-          changed = true;
-        }
-      }
-      if (v === box[ab + 2 * d + 1]) {
-        const h = Math.max(lSrc[lBase + lStep * d + lHi]!, rSrc[rBase + rStep * d + rHi]!);
-        if (h !== v) {
-          box[ab + 2 * d + 1] = h;
-          changed = true;
-        }
-      }
+      if (box[ab + side] !== v) continue;
+      let moved: number;
+      if ((side & 1) === 0) moved = Math.min(lSrc[lBase + lStep * d]!, rSrc[rBase + rStep * d]!);
+      else moved = Math.max(lSrc[lBase + lStep * d + lHi]!, rSrc[rBase + rStep * d + rHi]!);
+      if (moved === v) continue;
+      box[ab + side] = moved;
+      sides[kept++] = side;
     }
-    if (changed) {
+    if (kept > 0) {
+      // Recomputed in full, in dimension order, so that it is a function of the box alone.
       let sum = 0;
       for (let d = 0; d < D; d++) sum += box[ab + 2 * d + 1]! - box[ab + 2 * d]!;
       this.rangeSum[a] = sum;
     }
-    return changed;
+    return kept;
   }
 
   /** Sets an internal node's box and range sum to the union of its children's; true if it changed. */
