@@ -23,18 +23,13 @@ export class PointStore {
     this.freeCount = capacity;
   }
 
-  /** Copies `point` into a free slot with reference count 0 and returns the slot. */
+  /** Copies `point` into a free slot with reference count 0 and returns the slot; the caller takes references. */
   add(point: Float32Array): number {
     if (this.freeCount === 0) throw new Error('RCF point store is full (internal invariant broken)');
     const slot = this.freeSlots[--this.freeCount]!;
     this.values.set(point, slot * this.dimensions);
     this.refCount[slot] = 0;
     return slot;
-  }
-
-  /** Releases a slot whose reference count is 0. */
-  releaseIfUnused(slot: number): void {
-    if (this.refCount[slot] === 0) this.freeSlots[this.freeCount++] = slot;
   }
 
   /** Drops one reference; frees the slot when none is left. */

@@ -312,8 +312,8 @@ export class RandomCutTree {
     return kept;
   }
 
-  /** Sets an internal node's box and range sum to the union of its children's; true if it changed. */
-  private recomputeBox(a: number): boolean {
+  /** Sets an internal node's box and range sum to the union of its children's boxes. */
+  private fillBoxFromChildren(a: number): void {
     const D = this.dimensions;
     const box = this.box;
     const a4 = a * 4;
@@ -328,18 +328,15 @@ export class RandomCutTree {
     const rStep = rRef < 0 ? 1 : 2;
     const rHi = rRef < 0 ? 0 : 1;
     const ab = a * 2 * D;
-    let changed = false;
     let sum = 0;
     for (let d = 0; d < D; d++) {
       const l = Math.min(lSrc[lBase + lStep * d]!, rSrc[rBase + rStep * d]!);
       const h = Math.max(lSrc[lBase + lStep * d + lHi]!, rSrc[rBase + rStep * d + rHi]!);
-      if (l !== box[ab + 2 * d] || h !== box[ab + 2 * d + 1]) changed = true;
       box[ab + 2 * d] = l;
       box[ab + 2 * d + 1] = h;
       sum += h - l;
     }
     this.rangeSum[a] = sum;
-    return changed;
   }
 
   /**
@@ -592,7 +589,7 @@ export class RandomCutTree {
       }
     }
     // Parents precede children in `order`; boxes are filled bottom-up.
-    for (let i = order.length - 1; i >= 0; i--) this.recomputeBox(order[i]!);
+    for (let i = order.length - 1; i >= 0; i--) this.fillBoxFromChildren(order[i]!);
     this.freeNodeCount = 0;
     this.freeLeafCount = 0;
     for (let i = capacity - 1; i >= 0; i--) {
