@@ -1,5 +1,9 @@
-import { afterAll, beforeAll, describe } from 'vitest';
-import { RedisWindowState } from '../../src/features/redis/index.js';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WindowEvent } from '../../src/features/index.js';
+import { DAY_MS, MemoryWindowState, windowAggregateCount } from '../../src/features/index.js';
+import { RedisWindowState, tagOf } from '../../src/features/redis/index.js';
+import { Random } from '../../src/random/index.js';
 import {
   type RedisServerHandle,
   randomKeyPrefix,
@@ -8,16 +12,131 @@ import {
 } from '../helpers/redis-server.js';
 import { describeWindowStateConformance } from './window-state-conformance.js';
 
+const T0 = Date.UTC(2018, 3, 1);
+
+/** A random history over `days` days, time-ordered. */
+function history(seed: number, n: number, days: number): WindowEvent[] {
+  const random = new Random(seed);
+  const times = Array.from({ length: n }, () => T0 + random.int(days * DAY_MS)).sort((a, b) => a - b);
+  return times.map((t, i) => ({
+    key: `k${i}`,
+    cardId: `c${random.int(20)}`,
+    terminalId: `t${random.int(6)}`,
+    timestampMs: t,
+    amount: Math.round(random.uniform(1, 200) * 100) / 100,
+  }));
+}
+
+describe('tagOf', () => {
+  it('keeps plain ids and encodes braces so a key has exactly one hash tag', () => {
+    expect(tagOf('card-42')).toBe('card-42');
+    expect(tagOf('a{b}')).toBe('a%7bb%7d');
+    expect(tagOf('}x')).toBe('%7dx');
+    expect(tagOf('%7b')).not.toBe(tagOf('{'));
+  });
+});
+
 describe.skipIf(skipWithoutRedis())('RedisWindowState on a single server', () => {
   let server: RedisServerHandle;
+  let admin: ReturnType<typeof createClient>;
   beforeAll(async () => {
     server = await startRedisServer();
+    admin = createClient({ url: server.url });
+    await admin.connect();
   });
   afterAll(async () => {
+    await admin?.close();
     await server?.stop();
   });
 
   describeWindowStateConformance('RedisWindowState (single server)', (options) =>
     RedisWindowState.connect({ ...options, url: server.url, prefix: randomKeyPrefix() }),
   );
+
+  it('gives two concurrent consumers (cards split between them) the same state as one', async () => {
+    const events = history(7, 600, 10);
+    const probe = Array.from({ length: 26 }, (_, i) => ({
+      key: `probe${i}`,
+      cardId: i < 20 ? `c${i}` : '',
+      terminalId: i < 6 ? `t${i}` : i >= 20 ? `t${i - 20}` : '',
+      timestampMs: T0 + 12 * DAY_MS,
+      amount: 0,
+    }));
+    const single = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix() });
+    const a = windowAggregateCount(single.config);
+    for (let i = 0; i < events.length; i += 50) {
+      const batch = events.slice(i, i + 50);
+      await single.updateAndRead(batch, new Float64Array(batch.length * a));
+    }
+    const expected = new Float64Array(probe.length * a);
+    await single.updateAndRead(probe, expected);
+
+    const prefix = randomKeyPrefix();
+    const consumers = [
+      await RedisWindowState.connect({ url: server.url, prefix }),
+      await RedisWindowState.connect({ url: server.url, prefix }),
+    ];
+    const parts = [0, 1].map((c) => events.filter((e) => Number(e.cardId.slice(1)) % 2 === c));
+    const run = async (c: number): Promise<void> => {
+      const mine = parts[c]!;
+      for (let i = 0; i < mine.length; i += 25) {
+        const batch = mine.slice(i, i + 25);
+        await consumers[c]!.updateAndRead(batch, new Float64Array(batch.length * a));
+      }
+    };
+    await Promise.all([run(0), run(1)]);
+    const got = new Float64Array(probe.length * a);
+    await consumers[0]!.updateAndRead(probe, got);
+    expect(Array.from(got)).toEqual(Array.from(expected));
+    // And both agree with the memory reference.
+    const memory = new MemoryWindowState();
+    memory.updateAndReadSync(events, new Float64Array(events.length * a));
+    const reference = new Float64Array(probe.length * a);
+    memory.updateAndReadSync(probe, reference);
+    for (let i = 0; i < got.length; i++) {
+      if (Number.isNaN(reference[i])) expect(got[i]).toBeNaN();
+      else expect(got[i]).toBeCloseTo(reference[i]!, 6);
+    }
+    for (const s of [single, ...consumers]) await s.close();
+  });
+
+  it('trims entries beyond the horizon and expires idle keys after it', async () => {
+    const prefix = randomKeyPrefix();
+    const state = await RedisWindowState.connect({ url: server.url, prefix, cardWindowsDays: [1, 2] });
+    const a = windowAggregateCount(state.config);
+    const run = (events: WindowEvent[]) => state.updateAndRead(events, new Float64Array(events.length * a));
+    await run([
+      { key: 'a', cardId: 'c', terminalId: 'T', timestampMs: T0, amount: 1 },
+      { key: 'b', cardId: 'c', terminalId: 'T', timestampMs: T0 + DAY_MS, amount: 1 },
+    ]);
+    expect(await admin.zCard(`${prefix}card:{c}`)).toBe(2);
+    await run([{ key: 'z', cardId: 'c', terminalId: 'T', timestampMs: T0 + 3 * DAY_MS, amount: 1 }]);
+    // W = T0+3d, card horizon 2 days: 'a' (T0) and 'b' (T0+1d, exactly at W - 2d) are gone.
+    expect(await admin.zRange(`${prefix}card:{c}`, 0, -1)).toEqual([`${T0 + 3 * DAY_MS}|1|z`]);
+    const cardTtl = await admin.pTTL(`${prefix}card:{c}`);
+    expect(cardTtl).toBeGreaterThan(DAY_MS);
+    expect(cardTtl).toBeLessThanOrEqual(2 * DAY_MS);
+    const termTtl = await admin.pTTL(`${prefix}term:{T}`);
+    expect(termTtl).toBeGreaterThan(2 * DAY_MS);
+    expect(termTtl).toBeLessThanOrEqual(37 * DAY_MS);
+    await state.close();
+  });
+
+  it('updates and reads a batch with one script call', async () => {
+    const state = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix() });
+    const events = history(3, 200, 5);
+    const a = windowAggregateCount(state.config);
+    await state.updateAndRead(events.slice(0, 1), new Float64Array(a));
+    const count = async () => {
+      const info = await admin.info('commandstats');
+      return ['evalsha', 'eval'].reduce(
+        (s, c) => s + Number(new RegExp(`cmdstat_${c}:calls=(\\d+)`).exec(info)?.[1] ?? 0),
+        0,
+      );
+    };
+    const before = await count();
+    await state.updateAndRead(events.slice(1), new Float64Array((events.length - 1) * a));
+    expect((await count()) - before).toBe(1);
+    await state.close();
+  });
 });

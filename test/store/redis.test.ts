@@ -1,4 +1,6 @@
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NotAvailableError } from '../../src/errors/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 import {
   type RedisServerHandle,
@@ -6,14 +8,18 @@ import {
   skipWithoutRedis,
   startRedisServer,
 } from '../helpers/redis-server.js';
-import { describeStoreConformance } from './store-conformance.js';
+import { describeStoreConformance, scored } from './store-conformance.js';
 
 describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
   let server: RedisServerHandle;
+  let admin: ReturnType<typeof createClient>;
   beforeAll(async () => {
     server = await startRedisServer();
+    admin = createClient({ url: server.url });
+    await admin.connect();
   });
   afterAll(async () => {
+    await admin?.close();
     await server?.stop();
   });
 
@@ -24,6 +30,12 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     RedisStore.connect({ url: server.url, prefix: randomKeyPrefix(), shards: 4 }),
   );
 
+  /** Calls of one command so far, from INFO commandstats. */
+  const calls = async (command: string): Promise<number> => {
+    const info = await admin.info('commandstats');
+    return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  };
+
   it('detects the core layout on a server without modules and reports it', async () => {
     const notes: string[] = [];
     const store = await RedisStore.connect({
@@ -33,6 +45,88 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     });
     expect(store.layout).toBe('core');
     expect(notes.join('\n')).toContain('core types');
+    await store.close();
+    await expect(RedisStore.connect({ url: server.url, layout: 'modules' })).rejects.toBeInstanceOf(
+      NotAvailableError,
+    );
+  });
+
+  it('writes a whole batch with one script call, and a duplicate inside a batch changes nothing', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({ url: server.url, prefix });
+    const t0 = Date.now();
+    await store.persistBatch([scored(0, t0, 'approve', 0.1)]);
+    const before = (await calls('evalsha')) + (await calls('eval'));
+    const batch = Array.from({ length: 300 }, (_, i) =>
+      scored(i + 1, t0 + i, i % 10 === 0 ? 'decline' : 'approve', 0.5),
+    );
+    expect(await store.persistBatch([...batch, batch[7]!])).toEqual({ written: 300, duplicates: 1 });
+    expect((await calls('evalsha')) + (await calls('eval')) - before).toBe(1);
+    expect(await store.countTransactions()).toBe(301);
+    const counted = await store.counters(10_000, t0 - 10_000, t0 + 10_000);
+    expect(counted.reduce((a, b) => a + b.transactions, 0)).toBe(301);
+    expect((await store.scoreSeries('fraud-ts', t0, t0 + 1_000)).length).toBe(301);
+    expect((await store.recentAlerts(1000)).length).toBe(30);
+    // Another service reads the alerts stream directly.
+    const entries = await admin.xRange(`${prefix}alerts`, '-', '+');
+    expect(JSON.parse(entries[0]!.message.alert!).decision).toBe('decline');
+    await store.close();
+  });
+
+  it('expires counter buckets after the retention and documents only with a TTL when asked', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({ url: server.url, prefix, seriesRetentionMs: 300 });
+    const t0 = Date.now();
+    await store.persistBatch([scored(1, t0, 'review', 0.9)]);
+    const bucketKeys = await admin.keys(`${prefix}cnt:*`);
+    expect(bucketKeys).toHaveLength(2);
+    for (const key of bucketKeys) {
+      const ttl = await admin.pTTL(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(300);
+    }
+    expect(await admin.pTTL(`${prefix}tx:{s0}${scored(1, t0, 'review', 0.9).key}`)).toBe(-1);
+    for (let i = 0; i < 100 && (await admin.exists(bucketKeys)) > 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await store.counters(1_000, t0 - 1_000, t0 + 1_000)).toEqual([]);
+    expect(await store.countTransactions()).toBe(1);
+    await store.close();
+
+    const withTtl = await RedisStore.connect({ url: server.url, prefix, transactionTtlSeconds: 60 });
+    await withTtl.persistBatch([scored(2, t0, 'approve', 0.1)]);
+    const ttl = await admin.ttl(`${prefix}tx:{s0}${scored(2, t0, 'approve', 0.1).key}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+    await withTtl.close();
+  });
+
+  it('trims core score series to the retention behind the newest point', async () => {
+    const store = await RedisStore.connect({
+      url: server.url,
+      prefix: randomKeyPrefix(),
+      seriesRetentionMs: 10_000,
+    });
+    const t0 = 1_700_000_000_000;
+    await store.persistBatch([scored(1, t0, 'approve', 0.1), scored(2, t0 + 5_000, 'review', 0.8)]);
+    await store.persistBatch([scored(3, t0 + 12_000, 'approve', 0.3), scored(4, t0 + 12_500, 'review', 0.7)]);
+    const all = await store.scoreSeries('fraud-ts', 0, t0 + 60_000);
+    expect(all.map((p) => p.t)).toEqual([t0 + 5_000, t0 + 12_000, t0 + 12_500]);
+    await store.close();
+  });
+
+  it('keeps two transactions decided in the same millisecond as two points', async () => {
+    const store = await RedisStore.connect({ url: server.url, prefix: randomKeyPrefix(), shards: 3 });
+    const t = 1_700_000_000_000;
+    await store.persistBatch([
+      scored(1, t, 'approve', 0.1),
+      scored(2, t, 'approve', 0.2),
+      scored(3, t, 'approve', 0.2),
+    ]);
+    const points = await store.scoreSeries('non-fraudulent_ts', t, t);
+    expect(points.map((p) => p.v).sort()).toEqual([0.1, 0.2, 0.2]);
+    expect(await store.scoreSeries('fraud-ts', t, t, { bucketMs: 1_000, type: 'count' })).toEqual([
+      { t, v: 3 },
+    ]);
     await store.close();
   });
 });
