@@ -68,6 +68,8 @@ export class RandomCutForest {
   private readonly blockSums: Float64Array;
   private readonly blockFed: Uint8Array;
   private readonly blockReady: Uint8Array;
+  /** Output of the one-point methods, reused to keep them allocation-free. */
+  private readonly single = new Float64Array(1);
 
   constructor(options: RcfOptions) {
     this.options = resolveRcfOptions(options);
@@ -115,7 +117,7 @@ export class RandomCutForest {
    */
   score(point: ArrayLike<number>): number {
     this.checkPoint(point);
-    return this.run('score', point, 1, undefined)[0]!;
+    return this.run('score', point, 1, this.single)[0]!;
   }
 
   /**
@@ -125,13 +127,13 @@ export class RandomCutForest {
    */
   update(point: ArrayLike<number>): void {
     this.checkPoint(point);
-    this.run('update', point, 1, undefined);
+    this.run('update', point, 1, this.single);
   }
 
   /** {@link score} then {@link update} of the same point: the usual streaming step. */
   scoreAndUpdate(point: ArrayLike<number>): number {
     this.checkPoint(point);
-    return this.run('scoreAndUpdate', point, 1, undefined)[0]!;
+    return this.run('scoreAndUpdate', point, 1, this.single)[0]!;
   }
 
   /**
