@@ -26,6 +26,17 @@ export interface EvaluateOptions {
   /** Alerts per day of Card Precision@k. @default 100 */
   k?: number;
   onProgress?: (processed: number, atMs: number) => void;
+  /** Return the test rows themselves (features, labels, days, cards), e.g. to score them with a peer model. @default false */
+  keepTestRows?: boolean;
+}
+
+/** The measured test rows, in order, when `keepTestRows` is set. */
+export interface TestRows {
+  x: Float32Array;
+  nCols: number;
+  labels: Uint8Array;
+  days: number[];
+  cardIds: string[];
 }
 
 export interface EvaluationReport {
@@ -36,6 +47,7 @@ export interface EvaluationReport {
   classifier: MetricSet;
   anomaly: MetricSet;
   combined: MetricSet;
+  testRows?: TestRows;
 }
 
 export async function evaluateBundle(
@@ -71,6 +83,7 @@ export async function evaluateBundle(
   const combined: number[] = [];
   const testLabels: number[] = [];
   const cardRows: { day: number; cardId: string; label: 0 | 1 }[] = [];
+  const kept: number[] = [];
   let removed = 0;
   const batch = 4096;
   // Rows after training feed the forest in time order, as live traffic would; only test rows are measured.
@@ -98,6 +111,7 @@ export async function evaluateBundle(
       anomaly.push(scores.anomalyNormalized[r]!);
       combined.push(scores.fraudScore[r]!);
       testLabels.push(labels[i]!);
+      kept.push(i);
       cardRows.push({ day, cardId: cardIds[i]!, label: labels[i] as 0 | 1 });
     }
   }
@@ -120,5 +134,14 @@ export async function evaluateBundle(
     classifier: withCardPrecision(probability),
     anomaly: withCardPrecision(anomaly),
     combined: withCardPrecision(combined),
+    ...(options.keepTestRows && {
+      testRows: {
+        x: Float32Array.from({ length: kept.length * nCols }, (_, k) => x[kept[Math.floor(k / nCols)]! * nCols + (k % nCols)]!),
+        nCols,
+        labels: Uint8Array.from(testLabels),
+        days: cardRows.map((c) => c.day),
+        cardIds: cardRows.map((c) => c.cardId),
+      },
+    }),
   };
 }

@@ -2,7 +2,7 @@ export type { BundleManifest, MetricSet, ModelBundle } from './bundle.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION, fingerprint, loadBundle, saveBundle } from './bundle.js';
 export type { AnomalyCalibration } from './calibration.js';
 export { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
-export type { EvaluateOptions, EvaluationReport } from './evaluation.js';
+export type { EvaluateOptions, EvaluationReport, TestRows } from './evaluation.js';
 export { evaluateBundle } from './evaluation.js';
 export { chooseThresholds, metricSet } from './quality.js';
 export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
