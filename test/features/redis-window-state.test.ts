@@ -122,6 +122,44 @@ describe.skipIf(skipWithoutRedis())('RedisWindowState on a single server', () =>
     await state.close();
   });
 
+  it('counts thousands of fraud labels of one terminal (chunked reads) and expires the labels with it', async () => {
+    const prefix = randomKeyPrefix();
+    const state = await RedisWindowState.connect({ url: server.url, prefix });
+    const memory = new MemoryWindowState();
+    const a = windowAggregateCount(state.config);
+    const events: WindowEvent[] = Array.from({ length: 2_500 }, (_, i) => ({
+      key: `f${i}`,
+      cardId: `c${i % 50}`,
+      terminalId: 'hot',
+      timestampMs: T0 + i * 60_000,
+      amount: 1,
+    }));
+    const feedback = events.map((e) => ({
+      transactionId: e.key,
+      cardId: e.cardId,
+      terminalId: e.terminalId,
+      transactionTimestampMs: e.timestampMs,
+      label: 1 as const,
+      atMs: T0 + 3 * DAY_MS,
+    }));
+    const probe: WindowEvent[] = [
+      { key: 'p', cardId: 'x', terminalId: 'hot', timestampMs: T0 + 9 * DAY_MS, amount: 1 },
+    ];
+    const got = new Float64Array(a);
+    const expected = new Float64Array(a);
+    await state.updateAndRead(events, new Float64Array(events.length * a));
+    await state.applyFeedback(feedback);
+    await state.updateAndRead(probe, got);
+    memory.updateAndReadSync(events, new Float64Array(events.length * a));
+    memory.applyFeedbackSync(feedback);
+    memory.updateAndReadSync(probe, expected);
+    expect(Array.from(got)).toEqual(Array.from(expected));
+    expect(got[2 * 3 + 3]).toBe(2_500);
+    expect(await admin.pTTL(`${prefix}tfraud:{hot}`)).toBeGreaterThan(0);
+    expect(await admin.pTTL(`${prefix}tlab:{hot}`)).toBeGreaterThan(0);
+    await state.close();
+  });
+
   it('updates and reads a batch with one script call', async () => {
     const state = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix() });
     const events = history(3, 200, 5);

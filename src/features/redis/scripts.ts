@@ -96,12 +96,16 @@ for i = 1, n do
       if #fm > 0 then
         local members = {}
         for j = 1, #fm, 2 do members[#members + 1] = fm[j] end
-        local known = redis.call('HMGET', lkey, unpack(members))
-        for j = 1, #members do
-          local at = tonumber(known[j])
-          if at and at <= t then
-            local tj = tonumber(fm[2 * j])
-            for w = 1, nt do if tj > lows[w] then frauds[w] = frauds[w] + 1 end end
+        -- unpack() is limited by the Lua stack: read label times in chunks.
+        for c = 1, #members, 1000 do
+          local last = math.min(c + 999, #members)
+          local known = redis.call('HMGET', lkey, unpack(members, c, last))
+          for j = c, last do
+            local at = tonumber(known[j - c + 1])
+            if at and at <= t then
+              local tj = tonumber(fm[2 * j])
+              for w = 1, nt do if tj > lows[w] then frauds[w] = frauds[w] + 1 end end
+            end
           end
         end
       end
@@ -120,13 +124,19 @@ for k in pairs(cards) do
 end
 for k in pairs(terms) do
   local h = fmt(Wf - Ht)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[k + 2], '-inf', h)
-  if #old > 0 then
-    redis.call('HDEL', KEYS[k + 1], unpack(old))
-    redis.call('ZREMRANGEBYSCORE', KEYS[k + 2], '-inf', h)
-  end
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', h)
-  for j = 0, 2 do redis.call('PEXPIRE', KEYS[k + j], math.ceil(Ht)) end
+  redis.call('PEXPIRE', KEYS[k], math.ceil(Ht))
+  -- The fraud set and the label hash exist together (written and emptied together), so one
+  -- PEXPIRE tells whether there are labels to trim: most terminals have none.
+  if redis.call('PEXPIRE', KEYS[k + 2], math.ceil(Ht)) == 1 then
+    redis.call('PEXPIRE', KEYS[k + 1], math.ceil(Ht))
+    local old = redis.call('ZRANGEBYSCORE', KEYS[k + 2], '-inf', h)
+    if #old > 0 then
+      -- unpack() is limited by the Lua stack: delete in chunks.
+      for j = 1, #old, 1000 do redis.call('HDEL', KEYS[k + 1], unpack(old, j, math.min(j + 999, #old))) end
+      redis.call('ZREMRANGEBYSCORE', KEYS[k + 2], '-inf', h)
+    end
+  end
 end
 for i = 1, #out do
   if type(out[i]) == 'number' then out[i] = string.format('%d', out[i]) end
@@ -161,6 +171,8 @@ for i = 1, n do
       if not redis.call('ZSCORE', fkey, m) then
         redis.call('ZADD', fkey, ARGV[a + 3], m)
         redis.call('HSET', lkey, m, at)
+        redis.call('PEXPIRE', fkey, math.ceil(Ht))
+        redis.call('PEXPIRE', lkey, math.ceil(Ht))
       end
     elseif redis.call('ZREM', fkey, m) == 1 then
       redis.call('HDEL', lkey, m)
