@@ -136,7 +136,10 @@ export async function evaluateBundle(
     combined: withCardPrecision(combined),
     ...(options.keepTestRows && {
       testRows: {
-        x: Float32Array.from({ length: kept.length * nCols }, (_, k) => x[kept[Math.floor(k / nCols)]! * nCols + (k % nCols)]!),
+        x: Float32Array.from(
+          { length: kept.length * nCols },
+          (_, k) => x[kept[Math.floor(k / nCols)]! * nCols + (k % nCols)]!,
+        ),
         nCols,
         labels: Uint8Array.from(testLabels),
         days: cardRows.map((c) => c.day),

@@ -7,6 +7,8 @@ export { evaluateBundle } from './evaluation.js';
 export { chooseThresholds, metricSet } from './quality.js';
 export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
 export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rules.js';
+export type { FeatureScaling } from './scaling.js';
+export { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
 export type { ExplainPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
 export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
 export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';

@@ -25,6 +25,7 @@ import {
 import { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
 import { chooseThresholds, metricSet } from './quality.js';
 import type { Rule } from './rules.js';
+import { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
 
 export type TrainPhase = 'features' | 'classifier' | 'forest' | 'calibration';
 
@@ -149,19 +150,17 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
       progress({ phase: 'classifier', done: p.tree, total: p.nTrees, detail: 'final fit, all rows' }),
   });
 
-  const scaling = columnScaling(set);
+  const scaling = fitScaling(set.x, nRows, nCols);
   const rcfOptions = { seed, ...options.rcf, dimensions: nCols };
   const rcf = new RandomCutForest(rcfOptions);
   const raw = new Float64Array(nRows);
-  const z = new Float64Array(nCols);
-  for (let i = 0; i < nRows; i++) {
-    for (let j = 0; j < nCols; j++) {
-      const v = set.x[i * nCols + j]!;
-      z[j] = Number.isNaN(v) ? 0 : (v - scaling.mean[j]!) / scaling.std[j]!;
-    }
-    raw[i] = rcf.score(z);
-    rcf.update(z);
-    if ((i & 4095) === 0 || i === nRows - 1) progress({ phase: 'forest', done: i + 1, total: nRows });
+  const z = standardize(set.x, nRows, scaling, new Float64Array(nRows * nCols));
+  for (let start = 0; start < nRows; start += FOREST_BATCH) {
+    const n = Math.min(FOREST_BATCH, nRows - start);
+    const batch = z.subarray(start * nCols, (start + n) * nCols);
+    rcf.scoreBatch(batch, n, raw.subarray(start, start + n));
+    rcf.updateBatch(batch, n);
+    progress({ phase: 'forest', done: start + n, total: nRows });
   }
   progress({ phase: 'calibration', done: 0, total: 1 });
   const calibration = fitAnomalyCalibration(raw.subarray(0, cut));
@@ -232,30 +231,6 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
     },
   };
   return { manifest, gbdt, rcf, trainingSet: set };
-}
-
-/** Mean and standard deviation per column, ignoring missing values; a constant column gets std 1. */
-function columnScaling(set: TrainingSet): { mean: number[]; std: number[] } {
-  const { x, nRows, nCols } = set;
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let j = 0; j < nCols; j++) {
-    let n = 0;
-    let sum = 0;
-    let sum2 = 0;
-    for (let i = 0; i < nRows; i++) {
-      const v = x[i * nCols + j]!;
-      if (Number.isNaN(v)) continue;
-      n++;
-      sum += v;
-      sum2 += v * v;
-    }
-    const m = n > 0 ? sum / n : 0;
-    const variance = n > 1 ? Math.max(0, sum2 / n - m * m) : 0;
-    mean.push(m);
-    std.push(variance > 1e-12 ? Math.sqrt(variance) : 1);
-  }
-  return { mean, std };
 }
 
 /** A cheap order-sensitive checksum of the training matrix for the fingerprint. */
