@@ -9,9 +9,9 @@ import { loadBundle, Scorer } from '../scoring/index.js';
 import { openStreamReader, type RedisFlags } from './connections.js';
 import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
-import { openStore, openWindowState } from './stores.js';
+import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 
-interface ConsumeFlags extends RedisFlags {
+interface ConsumeFlags extends RedisFlags, PrefixFlags {
   from: string;
   store: string;
   models: string;
@@ -43,6 +43,7 @@ export function consumeCommand(): Command {
       'redis: this consumer in the group; keep it stable across restarts (default host-pid)',
     )
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
+    .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
     .addOption(
       new Option('--log-level <level>', 'structured logs on stderr')
         .choices(['silent', 'error', 'warn', 'info', 'debug'])
@@ -57,7 +58,7 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
   const bundle = await loadBundle(flags.models);
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
-  const store = await openStore(storeSpec, flags);
+  const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
   const { reader, close } = await openStreamReader(flags.from, flags, {
     maxBatch: flags.batchSize,

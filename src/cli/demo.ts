@@ -4,18 +4,25 @@
  * (features, models, decision) → memory store, with a live panel, and prints a summary.
  */
 import { Command } from 'commander';
+import { redactUrl } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
-import { createFeatureSet, DAY_MS, MemoryWindowState } from '../features/index.js';
+import { createFeatureSet, DAY_MS, MemoryWindowState, type WindowState } from '../features/index.js';
 import { silentLogger } from '../logging/index.js';
-import { runInProcess } from '../pipeline/index.js';
+import { type ExternalStream, runInProcess } from '../pipeline/index.js';
 import { Scorer, trainBundle } from '../scoring/index.js';
 import { type Source, type SourceRecord, simulateDays } from '../sources/index.js';
-import { MemoryStore } from '../store/index.js';
+import { MemoryStore, type Store } from '../store/index.js';
+import { RedisStreamTransport } from '../transports/index.js';
+import { isRedisUrl, redisStreamOptions, resolveRedisUrl } from './connections.js';
 import { intArg, positiveArg, seedOption } from './program.js';
 import { bar, formatCount, progressLine, ratePerSecond } from './progress.js';
 import { defaultFeatureSetFor, openSource, transactionsOf } from './sources.js';
+import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 
-interface DemoFlags {
+interface DemoFlags extends PrefixFlags {
+  redis?: string;
+  redisCluster?: boolean;
   source: string;
   count: number;
   duration?: number;
@@ -52,6 +59,12 @@ export function demoCommand(): Command {
     .option('--customers <n>', 'simulator: customers', intArg, 5_000)
     .option('--terminals <n>', 'simulator: terminals', intArg, 10_000)
     .option('--history-count <n>', 'other sources: records of history before live traffic', intArg, 100_000)
+    .option(
+      '--redis <url>',
+      'run transport, store and feature state on Redis (redis://HOST:PORT, or "redis" for REDIS_URL)',
+    )
+    .option('--redis-cluster', 'redis: the URL is a seed node of a Redis Cluster')
+    .option('--prefix <prefix>', 'redis: key prefix of this run (default fraudstream:)')
     .action(async (flags: DemoFlags) => {
       await runDemo(flags);
     });
@@ -79,7 +92,9 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     }
   };
 
-  const state = new MemoryWindowState({ delayDays });
+  const backend = flags.redis ? await openRedisBackend(flags, delayDays) : undefined;
+  const state: WindowState = backend?.state ?? new MemoryWindowState({ delayDays });
+  if (backend) process.stderr.write(`redis: ${backend.description}\n`);
   const line = progressLine();
   let phase = '';
   let lastDraw = 0;
@@ -122,7 +137,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       atMs: tx.timestampMs + delayDays * DAY_MS,
     }))
     .sort((a, b) => a.atMs - b.atMs);
-  const store = new MemoryStore();
+  const store: Store = backend?.store ?? new MemoryStore();
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   process.once('SIGINT', stop);
@@ -133,6 +148,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const panel = progressLine();
   const result = await runInProcess({
     source: live,
+    ...(backend && { stream: backend.stream }),
     store,
     featureSet: createFeatureSet(featureSetName, { delayDays, state }),
     scorer: new Scorer(bundle),
@@ -171,7 +187,9 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       `  alert ${a.decision.padEnd(7)} card ${a.cardId} terminal ${a.terminalId} amount ${a.amount.toFixed(2)} score ${a.fraudScore.toFixed(3)}${why ? ` because ${why}` : ''}\n`,
     );
   }
-  const labelled = await liveQuality(store);
+  const labelled = store instanceof MemoryStore ? await liveQuality(store) : {};
+  const stored = await store.countTransactions();
+  await backend?.close();
   const summary = {
     live: processed,
     approve: c.decisions.approve,
@@ -182,9 +200,44 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     latencyP50Ms: Number(c.latency.quantile(0.5).toFixed(2)),
     latencyP99Ms: Number(c.latency.quantile(0.99).toFixed(2)),
     ...labelled,
+    stored,
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+interface RedisBackend {
+  stream: ExternalStream;
+  store: Store;
+  state: WindowState;
+  description: string;
+  close(): Promise<void>;
+}
+
+/** Transport, store and feature state on Redis for `demo --redis`; the stream is new for each run so counts start at zero. */
+async function openRedisBackend(flags: DemoFlags, delayDays: number): Promise<RedisBackend> {
+  const url = resolveRedisUrl(flags.redis!);
+  if (!isRedisUrl(url)) throw new ConfigError(`--redis expects redis://HOST:PORT, got ${redactUrl(url)}`);
+  const prefix = flags.prefix ?? 'fraudstream:';
+  const streamName = `${prefix}demo:${Date.now().toString(36)}`;
+  const transport = await RedisStreamTransport.connect({
+    ...redisStreamOptions(url, flags),
+    stream: streamName,
+    maxLen: 1_000_000,
+  });
+  const store = await openStore(url, { ...flags, prefix });
+  const state = await openWindowState(url, { ...flags, prefix }, delayDays);
+  return {
+    stream: { writer: transport.writer(), reader: transport.reader({ maxBatch: 500, maxWaitMs: 20 }) },
+    store,
+    state: state!,
+    description: `${redactUrl(url)}, stream ${streamName}, keys under ${prefix}`,
+    close: async () => {
+      await transport.close();
+      await state?.close?.();
+      await store.close();
+    },
+  };
 }
 
 /** Of the live transactions that carry a label (simulated data), how many frauds were flagged and how precise the flags were. */

@@ -9,6 +9,12 @@ export {
   TRANSACTIONS_FEATURE_NAMES,
   transactionsFeatureNames,
 } from './feature-sets.js';
+export type { RedisWindowStateOptions } from './redis/index.js';
+export {
+  DEFAULT_REDIS_WINDOW_STATE_OPTIONS,
+  RedisWindowState,
+  resolveRedisWindowStateOptions,
+} from './redis/index.js';
 export type { ReplayProgress, TrainingSet, TrainingSetOptions } from './replay.js';
 export {
   buildTrainingSet,

@@ -10,11 +10,23 @@ import { type Pacing, type ProduceSummary, produce } from '../producer/index.js'
 import type { Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
-import { MemoryTransport } from '../transports/index.js';
+import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
 import { Consumer, type ConsumerStats } from './consumer.js';
+
+/** A stream other than the built-in memory one (e.g. Redis Streams), opened by the caller. */
+export interface ExternalStream {
+  writer: StreamWriter;
+  reader: StreamReader;
+}
 
 export interface InProcessRunOptions {
   source: Source;
+  /**
+   * Where records travel between producer and consumer. A network stream never ends by itself,
+   * so the run stops once the consumer has accounted for every produced record.
+   * @default a bounded in-process memory stream
+   */
+  stream?: ExternalStream;
   store: Store;
   featureSet: FeatureSet;
   scorer: Scorer;
@@ -46,9 +58,14 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
   const started = performance.now();
   const batchSize = options.batchSize ?? 500;
   // A few batches of room: the producer feels backpressure instead of filling memory.
-  const transport = new MemoryTransport({ capacity: batchSize * 8 });
-  const consumer = new Consumer({
-    reader: transport.reader({ maxBatch: batchSize, maxWaitMs: options.maxWaitMs ?? 20 }),
+  const transport = options.stream ? undefined : new MemoryTransport({ capacity: batchSize * 8 });
+  const writer = options.stream?.writer ?? transport!.writer();
+  const reader =
+    options.stream?.reader ?? transport!.reader({ maxBatch: batchSize, maxWaitMs: options.maxWaitMs ?? 20 });
+  let target = Number.POSITIVE_INFINITY;
+  const onBatch = options.onBatch;
+  const consumer: Consumer = new Consumer({
+    reader,
     store: options.store,
     featureSet: options.featureSet,
     scorer: options.scorer,
@@ -57,12 +74,15 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
-    ...(options.onBatch && { onBatch: options.onBatch }),
+    onBatch: (stats) => {
+      onBatch?.(stats);
+      if (stats.persisted + stats.duplicates + stats.deadLettered >= target) void consumer.stop();
+    },
   });
   const consuming = consumer.run();
   let produced: ProduceSummary;
   try {
-    produced = await produce(options.source, transport.writer(), {
+    produced = await produce(options.source, writer, {
       ...(options.pacing && { pacing: options.pacing }),
       ...(options.count !== undefined && { count: options.count }),
       ...(options.signal && { signal: options.signal }),
@@ -70,7 +90,12 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       format: 'auto',
     });
   } finally {
-    transport.end();
+    transport?.end();
+  }
+  if (options.stream) {
+    target = produced.sent;
+    const s = consumer.stats;
+    if (s.persisted + s.duplicates + s.deadLettered >= target) await consumer.stop();
   }
   const consumed = await consuming;
   return { produced, consumed, consumer, elapsedMs: performance.now() - started };

@@ -1,6 +1,6 @@
 export type { ConsumerOptions, ConsumerStats } from './consumer.js';
 export { Consumer, DEFAULT_CONSUMER_OPTIONS } from './consumer.js';
-export type { InProcessRunOptions, InProcessRunResult } from './in-process.js';
+export type { ExternalStream, InProcessRunOptions, InProcessRunResult } from './in-process.js';
 export { runInProcess } from './in-process.js';
 export type { LabHandlerFailure, LabHandlerResult } from './lab-handler.js';
 export { handleLabRecords } from './lab-handler.js';

@@ -1,4 +1,4 @@
-import { RedisScript } from '../../store/redis/index.js';
+import { RedisScript } from '../../redis/index.js';
 
 /** Number → text without losing precision (Lua's `tostring` keeps only 14 digits). */
 const FMT = `local function fmt(x) return string.format('%.17g', x) end

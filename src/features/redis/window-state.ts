@@ -26,9 +26,8 @@
  */
 import { ConfigError } from '../../errors/index.js';
 import type { Feedback } from '../../events/index.js';
-import { asStoreError } from '../../store/redis/index.js';
+import { asStoreError, openRedisConnection, type RedisCommandConnection } from '../../redis/index.js';
 import type { RedisConnectionOptions } from '../../transports/index.js';
-import { openRedisConnection, type RedisCommandConnection } from '../../transports/redis/connection.js';
 import type { WindowEvent, WindowState, WindowStateConfig } from '../types.js';
 import {
   DAY_MS,

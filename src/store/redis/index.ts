@@ -21,7 +21,5 @@ export type {
   ResolvedRedisStoreOptions,
 } from './options.js';
 export { DEFAULT_REDIS_STORE_OPTIONS, REDIS_STORE_LAYOUTS, resolveRedisStoreOptions } from './options.js';
-export type { RedisCommandSender } from './script.js';
-export { asStoreError, RedisScript } from './script.js';
 export { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
 export { detectModules, RedisStore } from './store.js';

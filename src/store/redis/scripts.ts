@@ -1,4 +1,4 @@
-import { RedisScript } from './script.js';
+import { RedisScript } from '../../redis/index.js';
 
 /**
  * `tsAdd(key, ms, value)`: `TS.ADD ... ON_DUPLICATE BLOCK`, moving the point 1 ms later while

@@ -1,6 +1,6 @@
 import { ConfigError, NotAvailableError } from '../../errors/index.js';
+import { asStoreError, openRedisConnection, type RedisCommandConnection } from '../../redis/index.js';
 import { shardOf } from '../../transports/index.js';
-import { openRedisConnection, type RedisCommandConnection } from '../../transports/redis/connection.js';
 import { TimeSeriesBuffer } from '../series.js';
 import {
   type Alert,
@@ -32,7 +32,6 @@ import {
   type ResolvedRedisStoreOptions,
   resolveRedisStoreOptions,
 } from './options.js';
-import { asStoreError } from './script.js';
 import { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
 
 /** Most commands one `counters()` query may send (buckets × shards); wider ranges are refused. */

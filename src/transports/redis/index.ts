@@ -3,8 +3,8 @@
  * delivery, pending-entry recovery and a dead-letter stream. Works on a single server and on
  * Redis Cluster.
  */
-export type { RedisConnectionOptions } from './connection.js';
-export { DEFAULT_REDIS_URL, isTransientRedisError, redactRedisUrl } from './connection.js';
+export type { RedisConnectionOptions } from '../../redis/index.js';
+export { DEFAULT_REDIS_URL, isTransientRedisError, redactRedisUrl } from '../../redis/index.js';
 export type { DeadLetterSink, RedisStreamOptions, ResolvedRedisStreamOptions } from './streams.js';
 export {
   DEFAULT_REDIS_STREAM_OPTIONS,

@@ -23,14 +23,14 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ClosedError, ConfigError, FraudstreamError, TransientStoreError } from '../../errors/index.js';
-import type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from '../types.js';
 import {
   type BlockingRedisConnection,
   isTransientRedisError,
   openRedisConnection,
   type RedisCommandConnection,
   type RedisConnectionOptions,
-} from './connection.js';
+} from '../../redis/index.js';
+import type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from '../types.js';
 
 /**
  * Receives records that will never be processed. Implemented by readers that have a

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { TransientStoreError } from '../../errors/index.js';
-import { isTransientRedisError } from '../../transports/index.js';
+import { TransientStoreError } from '../errors/index.js';
+import { isTransientRedisError } from './connection.js';
 
 /** The part of a Redis connection a script needs: one raw command routed by key. */
 export interface RedisCommandSender {

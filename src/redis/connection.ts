@@ -10,7 +10,7 @@
 
 import type { RedisClientOptions, RedisClusterOptions } from 'redis';
 import { ClientClosedError, createClient, createCluster, ErrorReply } from 'redis';
-import { ConfigError } from '../../errors/index.js';
+import { ConfigError } from '../errors/index.js';
 
 /** How to reach Redis. Credentials are never logged nor put into error messages. */
 export interface RedisConnectionOptions {
