@@ -144,7 +144,7 @@ function makeData(n: number, seed: number): { x: Matrix; y: Float32Array } {
     v[2] = random.poisson(3); // card count over a window
     v[4] = random.poisson(1); // terminal risk count
     const logit =
-      -5.2 +
+      -5.9 +
       1.1 * Math.log1p(v[0]!) * (v[1]! < 6 ? 1 : 0.3) +
       0.9 * (v[2]! >= 6 ? 1 : 0) +
       0.8 * v[3]! * v[5]! +

@@ -9,7 +9,7 @@ import type { Matrix } from './forest.js';
 export interface BinnedMatrix {
   nRows: number;
   nCols: number;
-  /** Column-major bin codes: `bins[f * nRows + row]`. */
+  /** Row-major bin codes: `bins[row * nCols + f]`. */
   bins: Uint8Array;
   /** Per feature, ascending float32 cut points (`nValueBins[f] − 1` of them). */
   cuts: Float32Array[];
@@ -20,8 +20,12 @@ export interface BinnedMatrix {
   totalBins: number;
 }
 
-/** Values sorted to find cut points; above this a seeded sample of rows is used, as a sketch would. */
-const MAX_SKETCH_ROWS = 1 << 18;
+/**
+ * Values sorted to find cut points; above this a seeded sample of rows is used, as a sketch would.
+ * 131,072 samples put ~500 values in each of 255 bins, plenty for quantiles, and keep the native
+ * typed-array sort (the largest binning cost) at a fraction of a second for 15 features.
+ */
+const MAX_SKETCH_ROWS = 1 << 17;
 
 /**
  * Quantile cut points (unweighted, unlike XGBoost's hessian-weighted sketch) and bin codes.
@@ -57,10 +61,9 @@ export function binMatrix(x: Matrix, maxBins: number, random: Random): BinnedMat
     binOffset[f] = totalBins;
     totalBins += featureCuts.length + 2;
     const missingCode = featureCuts.length + 1;
-    const column = bins.subarray(f * nRows, (f + 1) * nRows);
-    for (let r = 0, o = f; r < nRows; r++, o += nCols) {
+    for (let o = f; o < data.length; o += nCols) {
       const v = data[o]!;
-      column[r] = !Number.isNaN(v) ? upperBound(featureCuts, v) : missingCode;
+      bins[o] = !Number.isNaN(v) ? upperBound(featureCuts, v) : missingCode;
     }
   }
   return { nRows, nCols, bins, cuts, nValueBins, binOffset, totalBins };

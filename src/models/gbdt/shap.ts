@@ -85,11 +85,12 @@ export class TreeShap {
     const pw = this.pathWeight;
     // This level's path starts right after the parent's (which holds uniqueDepth elements).
     const start = parentStart + uniqueDepth;
-    if (uniqueDepth > 0) {
-      pf.copyWithin(start, parentStart, parentStart + uniqueDepth);
-      pz.copyWithin(start, parentStart, parentStart + uniqueDepth);
-      po.copyWithin(start, parentStart, parentStart + uniqueDepth);
-      pw.copyWithin(start, parentStart, parentStart + uniqueDepth);
+    // Plain loops: the copies are a few elements long, too short for copyWithin's call overhead.
+    for (let i = 0; i < uniqueDepth; i++) {
+      pf[start + i] = pf[parentStart + i]!;
+      pz[start + i] = pz[parentStart + i]!;
+      po[start + i] = po[parentStart + i]!;
+      pw[start + i] = pw[parentStart + i]!;
     }
     this.extend(start, uniqueDepth, zeroFraction, oneFraction, featureIndex);
 
