@@ -19,6 +19,8 @@ export interface RedisFlags {
   stream?: string;
   group?: string;
   consumerName?: string;
+  /** Pending entries idle this long are taken over from a (presumably dead) consumer of the group. */
+  claimIdleMs?: number;
 }
 
 export function isRedisUrl(value: string): boolean {
@@ -44,6 +46,7 @@ export function redisStreamOptions(url: string, flags: RedisFlags): RedisStreamO
     ...(flags.stream !== undefined && { stream: flags.stream }),
     ...(flags.group !== undefined && { group: flags.group }),
     ...(flags.consumerName !== undefined && { consumer: flags.consumerName }),
+    ...(flags.claimIdleMs !== undefined && { claimIdleMs: flags.claimIdleMs }),
   };
   if (flags.redisCluster) options.cluster = { rootNodes: [{ url }] };
   else options.url = url;

@@ -42,6 +42,11 @@ export function consumeCommand(): Command {
       '--consumer-name <name>',
       'redis: this consumer in the group; keep it stable across restarts (default host-pid)',
     )
+    .option(
+      '--claim-idle-ms <n>',
+      'redis: take over entries another consumer left pending this long (XAUTOCLAIM; default 30000)',
+      intArg,
+    )
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
     .addOption(
