@@ -1,0 +1,324 @@
+/**
+ * End-to-end pipeline throughput and latency, embedded (in-process) and through Redis.
+ *
+ *   node dist/bench/pipeline.bench.js [--count 100000] [--redis]  (--redis starts its own redis-server)
+ *
+ * Every section prints its settings; each compares against a baseline measured in the same run:
+ * the same pipeline fed record by record (batch size 1), as the reference lab's Lambda works.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { createClient } from 'redis';
+import { type Transaction, toNativeJson } from '../src/events/index.js';
+import { createFeatureSet, DAY_MS, MemoryWindowState, RedisWindowState } from '../src/features/index.js';
+import { Consumer, runInProcess } from '../src/pipeline/index.js';
+import { type ModelBundle, Scorer, trainBundle } from '../src/scoring/index.js';
+import { type Source, simulateDays } from '../src/sources/index.js';
+import { MemoryStore, RedisStore } from '../src/store/index.js';
+import { MemoryTransport, RedisStreamTransport } from '../src/transports/index.js';
+import { findRedisServerBin, startRedisServer } from '../test/helpers/redis-server.js';
+
+function flag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** History for training and a live tail, from the Handbook simulator with its default world. */
+export function world(liveCount: number): {
+  history: Transaction[];
+  live: Transaction[];
+  trainFromMs: number;
+  liveFromMs: number;
+} {
+  const historyDays = 45;
+  const start = Date.UTC(2018, 3, 1);
+  const liveFromMs = start + historyDays * DAY_MS;
+  const history: Transaction[] = [];
+  const live: Transaction[] = [];
+  for (const day of simulateDays({ seed: 0, nDays: historyDays + 30 })) {
+    for (const tx of day.transactions) {
+      if (tx.timestampMs < liveFromMs) history.push(tx);
+      else if (live.length < liveCount) live.push(tx);
+    }
+    if (live.length >= liveCount) break;
+  }
+  return { history, live, trainFromMs: liveFromMs - 14 * DAY_MS, liveFromMs };
+}
+
+/** Trains the default bundle on the history and returns it with the warmed window state. */
+export async function trainDefault(
+  history: Transaction[],
+  trainFromMs: number,
+  liveFromMs: number,
+): Promise<{ bundle: ModelBundle; state: MemoryWindowState }> {
+  const state = new MemoryWindowState({ delayDays: 7 });
+  const bundle = await trainBundle({
+    name: 'bench',
+    sourceName: 'simulator',
+    transactions: history,
+    featureSet: 'transactions',
+    state,
+    trainFromMs,
+    trainToMs: liveFromMs - 1,
+  });
+  return { bundle, state };
+}
+
+function cloneState(): MemoryWindowState {
+  return new MemoryWindowState({ delayDays: 7 });
+}
+
+function liveSource(payloads: string[]): Source {
+  return {
+    name: 'bench',
+    async *records() {
+      for (let i = 0; i < payloads.length; i++) yield { kind: 'raw', payload: payloads[i]!, line: i };
+    },
+  };
+}
+
+/** Consumes pre-published payloads with the given batch size; returns transactions per second. */
+async function consumeAll(
+  bundle: ModelBundle,
+  history: Transaction[],
+  payloads: string[],
+  batchSize: number,
+): Promise<{ perSecond: number; persisted: number }> {
+  const state = cloneState();
+  // Warm the windows as a live consumer would have them; not timed.
+  const features = createFeatureSet('transactions', { state });
+  const warm = new Float64Array(4096 * 15);
+  for (let i = 0; i < history.length; i += 4096) await features.extract(history.slice(i, i + 4096), warm);
+  const transport = new MemoryTransport({ capacity: payloads.length + 1 });
+  await transport.writer().publish(payloads.map((payload, i) => ({ payload, partitionKey: String(i) })));
+  transport.end();
+  const consumer = new Consumer({
+    reader: transport.reader({ maxBatch: batchSize, maxWaitMs: 1 }),
+    store: new MemoryStore(),
+    featureSet: features,
+    scorer: new Scorer(structuredCloneBundle(bundle)),
+  });
+  const t0 = performance.now();
+  const stats = await consumer.run();
+  const ms = performance.now() - t0;
+  return { perSecond: (stats.persisted * 1000) / ms, persisted: stats.persisted };
+}
+
+/** A bundle whose forest starts from the same state each time (the forest learns while it scores). */
+function structuredCloneBundle(bundle: ModelBundle): ModelBundle {
+  const rcf = bundle.rcf.constructor as unknown as { fromJSON(json: unknown): ModelBundle['rcf'] };
+  return { ...bundle, rcf: rcf.fromJSON(bundle.rcf.toJSON()) };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const count = flag(args, 'count', 100_000);
+  console.log(
+    `pipeline benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`,
+  );
+  console.log(
+    `settings: simulator default world (seed 0), 45 days of history, models trained on the last 14 with defaults; ${count} live transactions as native JSON`,
+  );
+  const { history, live, trainFromMs, liveFromMs } = world(count);
+  const t0 = performance.now();
+  const { bundle } = await trainDefault(history, trainFromMs, liveFromMs);
+  const m = bundle.manifest;
+  console.log(
+    `models: GBDT ${m.gbdt.trees} trees (depth ${String(m.gbdt.options.maxDepth ?? 6)}), RCF ${bundle.rcf.options.numberOfTrees} trees x ${bundle.rcf.options.sampleSize} samples, ${m.featureNames.length} features; trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const payloads = live.map((t) => toNativeJson(t));
+
+  console.log(
+    '\n[embedded] memory transport -> parse -> features -> GBDT + RCF -> decision -> memory store -> ack (one core)',
+  );
+  const batched = await consumeAll(bundle, history, payloads, 500);
+  const baselineCount = Math.min(payloads.length, 20_000);
+  const single = await consumeAll(bundle, history, payloads.slice(0, baselineCount), 1);
+  console.log(
+    `  batches of 500: ${Math.round(batched.perSecond).toLocaleString('en-US')} tx/s (${batched.persisted} persisted)`,
+  );
+  console.log(
+    `  baseline, record by record (batch 1, ${baselineCount} tx): ${Math.round(single.perSecond).toLocaleString('en-US')} tx/s`,
+  );
+  console.log(
+    `  ratio: ${(batched.perSecond / single.perSecond).toFixed(1)}x; target 100,000 tx/s: ${((batched.perSecond / 100_000) * 100).toFixed(0)}%`,
+  );
+
+  console.log('\n[latency] producer at 10,000 tx/s offered -> memory transport -> consumer -> memory store');
+  const latency = await offered(bundle, history, live.slice(0, Math.min(live.length, 50_000)), 10_000);
+  console.log(
+    `  achieved ${Math.round(latency.perSecond).toLocaleString('en-US')} tx/s; produce-to-persisted latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms (target p99 < 10 ms)`,
+  );
+  if (!args.includes('--no-redis')) {
+    const light = await trainBundle({
+      name: 'bench-light',
+      sourceName: 'simulator',
+      transactions: history,
+      featureSet: 'transactions',
+      trainFromMs,
+      trainToMs: liveFromMs - 1,
+      rcf: { numberOfTrees: 5 },
+    });
+    await redisSection(bundle, light, history, payloads);
+  }
+}
+
+async function offered(
+  bundle: ModelBundle,
+  history: Transaction[],
+  live: Transaction[],
+  rate: number,
+): Promise<{ perSecond: number; p50: number; p99: number; max: number }> {
+  const state = cloneState();
+  const features = createFeatureSet('transactions', { state });
+  const warm = new Float64Array(4096 * 15);
+  for (let i = 0; i < history.length; i += 4096) await features.extract(history.slice(i, i + 4096), warm);
+  const result = await runInProcess({
+    source: liveSource(live.map((t) => toNativeJson(t))),
+    store: new MemoryStore(),
+    featureSet: features,
+    scorer: new Scorer(structuredCloneBundle(bundle)),
+    pacing: { kind: 'rate', perSecond: rate },
+    batchSize: 500,
+    maxWaitMs: 1,
+  });
+  const l = result.consumed.latency;
+  return {
+    perSecond: (result.consumed.persisted * 1000) / result.elapsedMs,
+    p50: l.quantile(0.5),
+    p99: l.quantile(0.99),
+    max: l.max,
+  };
+}
+
+interface RedisRun {
+  perSecond: number;
+  persisted: number;
+  commandsPerSecond: number;
+  p99: number;
+}
+
+/**
+ * Producer -> Redis Streams -> consumer with the Redis store and Redis window state, against a
+ * private redis-server. The windows are warmed with the last 8 days of history (not timed).
+ */
+async function redisRun(
+  url: string,
+  bundle: ModelBundle,
+  history: Transaction[],
+  payloads: string[],
+  batchSize: number,
+  label: string,
+): Promise<RedisRun> {
+  const prefix = `bench:${label}:${Date.now().toString(36)}:`;
+  const state = await RedisWindowState.connect({ url, delayDays: 7, prefix: `${prefix}fs:` });
+  const store = await RedisStore.connect({ url, prefix });
+  const transport = await RedisStreamTransport.connect({ url, stream: `${prefix}tx` });
+  const features = createFeatureSet('transactions', { state });
+  const lastMs = history[history.length - 1]!.timestampMs;
+  const warmFrom = history.findIndex((t) => t.timestampMs > lastMs - 8 * DAY_MS);
+  const warm = new Float64Array(2048 * 15);
+  for (let i = warmFrom; i < history.length; i += 2048)
+    await features.extract(history.slice(i, Math.min(i + 2048, history.length)), warm);
+  const writer = transport.writer();
+  for (let i = 0; i < payloads.length; i += 1000) {
+    await writer.publish(
+      payloads.slice(i, i + 1000).map((payload, k) => ({ payload, partitionKey: String(i + k) })),
+    );
+  }
+  const before = await totalCommands(url);
+  const reader = transport.reader({ maxBatch: batchSize, maxWaitMs: 5 });
+  const consumer = new Consumer({
+    reader,
+    store,
+    featureSet: features,
+    scorer: new Scorer(structuredCloneBundle(bundle)),
+    onBatch: (s) => {
+      if (s.persisted + s.duplicates + s.deadLettered >= payloads.length) void consumer.stop();
+    },
+  });
+  const t0 = performance.now();
+  const stats = await consumer.run();
+  const ms = performance.now() - t0;
+  const after = await totalCommands(url);
+  await transport.close();
+  await state.close();
+  await store.close();
+  return {
+    perSecond: (stats.persisted * 1000) / ms,
+    persisted: stats.persisted,
+    commandsPerSecond: ((after - before) * 1000) / ms,
+    p99: stats.latency.quantile(0.99),
+  };
+}
+
+/** Commands the server has executed so far (scripts' inner commands included), from INFO commandstats. */
+async function totalCommands(url: string): Promise<number> {
+  const client = createClient({ url });
+  await client.connect();
+  const info = await client.info('commandstats');
+  await client.close();
+  let total = 0;
+  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
+  return total;
+}
+
+function redisBenchmarkSetsPerSecond(port: number): number | undefined {
+  try {
+    const out = execFileSync(
+      'redis-benchmark',
+      ['-p', String(port), '-P', '32', '-t', 'set', '-n', '2000000', '-q'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const m = /SET: ([\d.]+) requests per second/.exec(out.replaceAll('\r', '\n'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function redisSection(
+  bundle: ModelBundle,
+  lightBundle: ModelBundle,
+  history: Transaction[],
+  payloads: string[],
+): Promise<void> {
+  if (!findRedisServerBin()) {
+    console.log('\n[redis] redis-server not found (apt-get install redis-server); skipped');
+    return;
+  }
+  const server = await startRedisServer();
+  try {
+    const url = server.url;
+    const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+    console.log(
+      '\n[redis] producer -> Redis Streams (1 shard) -> consumer -> Redis store + Redis window state (private redis-server, no persistence)',
+    );
+    const full = await redisRun(url, bundle, history, payloads, 500, 'full');
+    const baselineCount = Math.min(payloads.length, 3_000);
+    const single = await redisRun(url, bundle, history, payloads.slice(0, baselineCount), 1, 'single');
+    console.log(
+      `  models at defaults, batches of 500: ${fmt(full.perSecond)} tx/s, p99 enqueue-to-persisted ${full.p99.toFixed(0)} ms (backlog drained), ${fmt(full.commandsPerSecond)} Redis commands/s`,
+    );
+    console.log(
+      `  baseline, record by record (batch 1, ${baselineCount} tx): ${fmt(single.perSecond)} tx/s; ratio ${(full.perSecond / single.perSecond).toFixed(1)}x`,
+    );
+    const light = await redisRun(url, lightBundle, history, payloads, 500, 'light');
+    console.log(
+      `  forest reduced to ${lightBundle.rcf.options.numberOfTrees} trees (I/O path ceiling): ${fmt(light.perSecond)} tx/s, ${fmt(light.commandsPerSecond)} Redis commands/s; target 65,000 tx/s: ${((light.perSecond / 65_000) * 100).toFixed(0)}%`,
+    );
+    const sets = redisBenchmarkSetsPerSecond(server.port);
+    if (sets) {
+      console.log(
+        `  physical reference: redis-benchmark -P 32 SET ${fmt(sets)}/s; fraudstream's commands/s are ${((full.commandsPerSecond / sets) * 100).toFixed(1)}% (models at defaults) and ${((light.commandsPerSecond / sets) * 100).toFixed(1)}% (light forest) of it`,
+      );
+    } else {
+      console.log('  physical reference: redis-benchmark not available');
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));
