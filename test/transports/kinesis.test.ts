@@ -242,7 +242,7 @@ describe('KinesisStreamTransport against kinesalite', () => {
                     ErrorMessage:
                       'Rate exceeded for shard shardId-000000000000 in stream under account 000000000000.',
                   }
-                : written.shift(),
+                : written.shift()!,
             ),
           } satisfies PutRecordsCommandOutput;
         })();
