@@ -97,7 +97,11 @@ function resolveProduceOptions(options: ProduceOptions) {
  */
 export function serializeTransaction(tx: Transaction, format: ProduceFormat): string {
   if (format === 'native') return toNativeJson(tx);
-  if (format === 'lab' || hasLabColumns(tx)) return toLabEnvelope(tx);
+  if (hasLabColumns(tx)) return toLabEnvelope(tx);
+  if (format === 'lab') {
+    // Writing zeros for absent V columns would fabricate data the models then trust.
+    throw new Error('the lab envelope needs the 30 Kaggle columns (Time, V1..V28, Amount); use --format native');
+  }
   return toNativeJson(tx);
 }
 

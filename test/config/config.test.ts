@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configValue, loadConfigFile, redactUrl, redisUrlFromEnv } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors/index.js';
+
+describe('configuration', () => {
+  it('builds the Redis URL from REDIS_URL or the lab variables, with TLS and ACL users', () => {
+    expect(redisUrlFromEnv({ REDIS_URL: 'redis://a:1' })).toBe('redis://a:1');
+    expect(redisUrlFromEnv({})).toBeUndefined();
+    expect(redisUrlFromEnv({ REDIS_HOST: 'h', REDIS_PORT: '7000', REDIS_PWD: 'p@ss' })).toBe(
+      'redis://:p%40ss@h:7000',
+    );
+    expect(redisUrlFromEnv({ REDIS_HOST: 'h', REDIS_USERNAME: 'u', REDIS_PWD: 'x', REDIS_TLS: 'true' })).toBe(
+      'rediss://u:x@h:6379',
+    );
+  });
+
+  it('never lets a password through redactUrl', () => {
+    const redacted = redactUrl('rediss://user:s3cret@cache.example:6380/0');
+    expect(redacted).not.toContain('s3cret');
+    expect(redacted).toContain('user');
+    expect(redactUrl('memory')).toBe('memory');
+  });
+
+  it('reads a config file: command sections first, then top level', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fraudstream-config-'));
+    const path = join(dir, 'c.json');
+    await writeFile(path, JSON.stringify({ seed: 7, consume: { 'batch-size': 1000, seed: 3 } }));
+    const file = loadConfigFile(path);
+    expect(configValue(file, 'consume', 'batch-size')).toBe(1000);
+    expect(configValue(file, 'consume', 'seed')).toBe(3);
+    expect(configValue(file, 'train', 'seed')).toBe(7);
+    expect(configValue(file, 'train', 'batch-size')).toBeUndefined();
+    await writeFile(path, '[1]');
+    expect(() => loadConfigFile(path)).toThrow(ConfigError);
+    await writeFile(path, '{oops');
+    expect(() => loadConfigFile(path)).toThrow(/not valid JSON/);
+    expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/cannot read config file/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
