@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { redactUrl } from '../config/index.js';
 import { type Pacing, type ProduceFormat, type ProduceSummary, produce } from '../producer/index.js';
 import { LineWriter, MemoryTransport, type StreamWriter } from '../transports/index.js';
 import { openStreamWriter, type RedisFlags } from './connections.js';
@@ -83,6 +84,8 @@ async function runProduce(flags: ProduceFlags): Promise<void> {
         ? { kind: 'lab' }
         : { kind: 'max' };
   const { writer, finish } = openLocalDestination(flags.to) ?? (await openRemote(flags));
+  // `--to` may carry a password (redis://:secret@host); it is printed redacted.
+  const destination = redactUrl(flags.to);
   const line = progressLine();
   const abort = new AbortController();
   const stop = (): void => abort.abort();
@@ -99,7 +102,7 @@ async function runProduce(flags: ProduceFlags): Promise<void> {
       signal: abort.signal,
       onProgress: (p) =>
         line.update(
-          `produce ${source.name} -> ${flags.to}: sent ${formatCount(p.sent)} (${formatCount(ratePerSecond(p.sent, p.elapsedMs))}/s), errors ${formatCount(p.errors)}`,
+          `produce ${source.name} -> ${destination}: sent ${formatCount(p.sent)} (${formatCount(ratePerSecond(p.sent, p.elapsedMs))}/s), errors ${formatCount(p.errors)}`,
         ),
     });
   } finally {
@@ -112,7 +115,7 @@ async function runProduce(flags: ProduceFlags): Promise<void> {
     .map(([reason, n]) => `${n}x ${reason}`)
     .join('; ');
   line.done(
-    `produced ${formatCount(summary.sent)} records from ${source.name} to ${flags.to} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${formatCount(ratePerSecond(summary.sent, summary.elapsedMs))}/s), errors ${formatCount(summary.errors)}${reasons ? `: ${reasons}` : ''}`,
+    `produced ${formatCount(summary.sent)} records from ${source.name} to ${destination} in ${(summary.elapsedMs / 1000).toFixed(2)} s (${formatCount(ratePerSecond(summary.sent, summary.elapsedMs))}/s), errors ${formatCount(summary.errors)}${reasons ? `: ${reasons}` : ''}`,
   );
 }
 
