@@ -168,7 +168,15 @@ export async function pendingFor(
   group: string,
   consumer: string,
 ): Promise<number> {
-  const rows = (await client.sendCommand(['XPENDING', key, group, '-', '+', '100000', consumer])) as unknown[];
+  const rows = (await client.sendCommand([
+    'XPENDING',
+    key,
+    group,
+    '-',
+    '+',
+    '100000',
+    consumer,
+  ])) as unknown[];
   return rows.length;
 }
 
@@ -192,14 +200,10 @@ export async function scanKeys(client: RawRedis, pattern: string): Promise<strin
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = (await client.sendCommand([
-      'SCAN',
-      cursor,
-      'MATCH',
-      pattern,
-      'COUNT',
-      '2000',
-    ])) as [string, string[]];
+    const [next, batch] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '2000'])) as [
+      string,
+      string[],
+    ];
     keys.push(...batch);
     cursor = next;
   } while (cursor !== '0');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/index.js';
 import {
-  randomKeyPrefix,
   type RedisServerHandle,
+  randomKeyPrefix,
   skipWithoutRedis,
   startRedisServer,
 } from '../helpers/redis-server.js';
@@ -54,18 +54,7 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
   });
 
   function consumeArgs(url: string, stream: string, prefix: string, extra: readonly string[]): string[] {
-    return [
-      'consume',
-      '--from',
-      url,
-      '--stream',
-      stream,
-      '--prefix',
-      prefix,
-      '--models',
-      models,
-      ...extra,
-    ];
+    return ['consume', '--from', url, '--stream', stream, '--prefix', prefix, '--models', models, ...extra];
   }
 
   it('loses nothing when one of two consumers is SIGKILLed mid-batch: the other claims its pending entries', async () => {
@@ -137,7 +126,14 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     const stream = randomKeyPrefix('crash-b').slice(0, -1);
     const prefix = randomKeyPrefix('crash-b');
     const consumer = startCli(
-      consumeArgs(url, stream, prefix, ['--consumer-name', 'steady', '--batch-size', '200', '--log-level', 'warn']),
+      consumeArgs(url, stream, prefix, [
+        '--consumer-name',
+        'steady',
+        '--batch-size',
+        '200',
+        '--log-level',
+        'warn',
+      ]),
     );
     const first = await produceToRedis(url, stream, HALF, ['--seed', '1']);
     expect(first.code, first.stderr).toBe(0);
