@@ -7,7 +7,13 @@ import { Command } from 'commander';
 import { redactUrl } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
-import { createFeatureSet, DAY_MS, MemoryWindowState, type WindowState } from '../features/index.js';
+import {
+  createFeatureSet,
+  DAY_MS,
+  feedbackFor,
+  MemoryWindowState,
+  type WindowState,
+} from '../features/index.js';
 import { silentLogger } from '../logging/index.js';
 import { type ExternalStream, runInProcess } from '../pipeline/index.js';
 import { Scorer, trainBundle } from '../scoring/index.js';
@@ -128,14 +134,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
 
   const pendingFeedback: Feedback[] = tail
     .filter((tx) => tx.timestampMs > Math.min(trainToMs, lastHistoryMs) - delayDays * DAY_MS)
-    .map((tx) => ({
-      transactionId: tx.id,
-      cardId: tx.cardId,
-      terminalId: tx.terminalId,
-      transactionTimestampMs: tx.timestampMs,
-      label: tx.label!,
-      atMs: tx.timestampMs + delayDays * DAY_MS,
-    }))
+    .map((tx) => feedbackFor(tx, delayDays))
     .sort((a, b) => a.atMs - b.atMs);
   const store: Store = backend?.store ?? new MemoryStore();
   const abort = new AbortController();

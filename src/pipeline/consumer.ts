@@ -9,7 +9,7 @@
  */
 import { ConfigError, FraudstreamError, ParseError } from '../errors/index.js';
 import { type Feedback, parsePayload, recordKey, type Transaction } from '../events/index.js';
-import { DAY_MS, type FeatureSet } from '../features/index.js';
+import { type FeatureSet, feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
 import type { DeadLetter, ScoredTransaction, Store } from '../store/index.js';
@@ -267,17 +267,8 @@ export class Consumer {
   private queueSimulatedFeedback(transactions: readonly Transaction[]): void {
     const delayDays = this.o.simulatedFeedbackDelayDays;
     if (delayDays === undefined) return;
-    for (const tx of transactions) {
-      if (tx.label === undefined) continue;
-      this.pendingFeedback.push({
-        transactionId: tx.id,
-        cardId: tx.cardId,
-        terminalId: tx.terminalId,
-        transactionTimestampMs: tx.timestampMs,
-        label: tx.label,
-        atMs: tx.timestampMs + delayDays * DAY_MS,
-      });
-    }
+    for (const tx of transactions)
+      if (tx.label !== undefined) this.pendingFeedback.push(feedbackFor(tx, delayDays));
   }
 
   /**

@@ -17,4 +17,4 @@ export type {
   SeriesPoint,
   Store,
 } from './types.js';
-export { COUNTER_INTERVALS_MS, DECISIONS, SCORE_SERIES } from './types.js';
+export { COUNTER_INTERVALS_MS, DECISIONS, SCORE_SERIES, toAlert } from './types.js';

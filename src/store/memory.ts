@@ -13,6 +13,7 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  toAlert,
 } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -172,18 +173,4 @@ export class MemoryStore implements Store {
       for (const t of buckets.keys()) if (t < horizon) buckets.delete(t);
     }
   }
-}
-
-function toAlert(r: ScoredTransaction): Alert {
-  return {
-    key: r.key,
-    transactionId: r.transaction.id,
-    cardId: r.transaction.cardId,
-    terminalId: r.transaction.terminalId,
-    amount: r.transaction.amount,
-    fraudScore: r.fraudScore,
-    decision: r.decision,
-    reasons: r.reasons,
-    processedAtMs: r.processedAtMs,
-  };
 }

@@ -97,6 +97,21 @@ export interface Alert {
   processedAtMs: number;
 }
 
+/** The alert a flagged transaction raises: what an analyst needs first. */
+export function toAlert(r: ScoredTransaction): Alert {
+  return {
+    key: r.key,
+    transactionId: r.transaction.id,
+    cardId: r.transaction.cardId,
+    terminalId: r.transaction.terminalId,
+    amount: r.transaction.amount,
+    fraudScore: r.fraudScore,
+    decision: r.decision,
+    reasons: r.reasons,
+    processedAtMs: r.processedAtMs,
+  };
+}
+
 export interface PersistResult {
   /** Records written for the first time. */
   written: number;

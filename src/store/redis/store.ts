@@ -14,6 +14,7 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  toAlert,
 } from '../types.js';
 import {
   bucketStart,
@@ -479,18 +480,4 @@ export async function detectModules(
     // Without either answer the core layout is the safe choice.
   }
   return { json: listed.json || known.json, timeSeries: listed.timeSeries || known.timeSeries };
-}
-
-function toAlert(r: ScoredTransaction): Alert {
-  return {
-    key: r.key,
-    transactionId: r.transaction.id,
-    cardId: r.transaction.cardId,
-    terminalId: r.transaction.terminalId,
-    amount: r.transaction.amount,
-    fraudScore: r.fraudScore,
-    decision: r.decision,
-    reasons: r.reasons,
-    processedAtMs: r.processedAtMs,
-  };
 }
