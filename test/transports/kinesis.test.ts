@@ -1,4 +1,5 @@
 import {
+  GetRecordsCommand,
   KinesisClient,
   PutRecordsCommand,
   type PutRecordsCommandOutput,
@@ -402,6 +403,42 @@ describe('KinesisStreamTransport against kinesalite', () => {
       await reader.close();
     } finally {
       await transport.close();
+    }
+  });
+
+  it('backs off from a throttled shard and fails with TransientStoreError once retries are exhausted', async () => {
+    const client = localClient();
+    const transport = await KinesisStreamTransport.connect(local({ client, maxRetries: 3 }));
+    try {
+      await transport.writer().publish([{ payload: 'a', partitionKey: 'k' }]);
+      let throttle = 2;
+      let getRecordsCalls = 0;
+      const send = client.send.bind(client) as Send;
+      client.send = (async (command: unknown, options?: unknown) => {
+        if (command instanceof GetRecordsCommand) {
+          getRecordsCalls++;
+          if (throttle-- > 0) {
+            const error = new Error('Rate exceeded for shard shardId-000000000000');
+            error.name = 'ProvisionedThroughputExceededException';
+            throw error;
+          }
+        }
+        return send(command, options);
+      }) as typeof client.send;
+
+      const reader = transport.reader({ maxWaitMs: 20 });
+      const delivered = await readRecords(reader, 1, 50);
+      expect(delivered.map((r) => r.payload)).toEqual(['a']);
+      expect(getRecordsCalls).toBe(3);
+      await reader.close();
+
+      throttle = Number.POSITIVE_INFINITY;
+      const stuck = transport.reader({ maxWaitMs: 20 });
+      await expect(readRecords(stuck, 1, 1_000)).rejects.toThrow(TransientStoreError);
+      await stuck.close();
+    } finally {
+      await transport.close();
+      client.destroy();
     }
   });
 
