@@ -90,11 +90,16 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
 
       const store = await RedisStore.connect({ url, prefix });
       try {
-        await waitUntil('every record stored and acknowledged', async () => {
-          return (
-            (await store.countTransactions()) >= N && (await pendingCount(raw, shard0(stream), GROUP)) === 0
-          );
-        });
+        await waitUntil(
+          'every record stored and acknowledged',
+          async () => {
+            return (
+              (await store.countTransactions()) >= N && (await pendingCount(raw, shard0(stream), GROUP)) === 0
+            );
+            // Well under the 30 s default: the takeover must come from --claim-idle-ms 500.
+          },
+          25_000,
+        );
         expect(await store.countTransactions()).toBe(N);
         expect(await store.countDeadLetters()).toBe(0);
       } finally {
@@ -139,6 +144,7 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     expect(first.code, first.stderr).toBe(0);
 
     const count = async (): Promise<number> => {
+      if (consumer.child.exitCode !== null) throw new Error(`consumer exited: ${consumer.stderr()}`);
       const store = await RedisStore.connect({ url, prefix });
       try {
         return await store.countTransactions();
