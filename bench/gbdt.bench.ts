@@ -76,7 +76,7 @@ export async function main(args: string[]): Promise<void> {
     `  settings: nTrees ${used.nTrees}, maxDepth ${used.maxDepth}, learningRate ${used.learningRate}, ` +
       `lambda ${used.lambda}, alpha ${used.alpha}, gamma ${used.gamma}, minChildWeight ${used.minChildWeight}, ` +
       `subsample ${used.subsample}, colsampleByTree ${used.colsampleByTree}, scalePosWeight ${used.scalePosWeight}, ` +
-      `maxBins ${used.maxBins}, baseScore ${used.baseScore?.toFixed(6)}`,
+      `maxBins ${used.maxBins}, baseScore ${used.baseScore}`,
   );
   console.log(
     `  train: ${trainSeconds.toFixed(2)} s, ${Math.round(train.x.nRows / trainSeconds)} rows/s ` +

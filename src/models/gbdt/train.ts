@@ -75,7 +75,9 @@ export function trainForest(
   const spw = opts.scalePosWeight;
   const weightedPositives = spw * nPositives;
   const baseScore =
-    opts.baseScore ?? clamp(weightedPositives / (weightedPositives + (n - nPositives)), 1e-7, 1 - 1e-7);
+    opts.baseScore === 'mean'
+      ? clamp(weightedPositives / (weightedPositives + (n - nPositives)), 1e-7, 1 - 1e-7)
+      : opts.baseScore;
   const baseMargin = Math.log(baseScore / (1 - baseScore));
   const resolved: GbdtTrainOptions = { ...opts, baseScore };
 

@@ -110,7 +110,7 @@ describe('trainGbdt quality', () => {
 
   it('scalePosWeight multiplies the predicted odds by about its value', () => {
     const { x, y } = gaussianClasses(20_000, [1, 0.5, 0, 0, 0], 0.2, 41);
-    const options = { nTrees: 80, maxDepth: 2, learningRate: 0.1 };
+    const options = { nTrees: 80, maxDepth: 2, learningRate: 0.1, baseScore: 'mean' as const };
     const plain = trainGbdt(x, y, options);
     const weighted = trainGbdt(x, y, { ...options, scalePosWeight: 5 });
     const nPos = y.reduce((s, v) => s + v, 0);
