@@ -64,7 +64,7 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
   const bundle = await loadBundle(flags.models);
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
-  const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays, log);
+  const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
   const { reader, close } = await openStreamReader(flags.from, flags, {
     maxBatch: flags.batchSize,
     maxWaitMs: flags.maxWaitMs,

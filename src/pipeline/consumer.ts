@@ -8,13 +8,14 @@
  * for redelivery and retried with back-off, and writes are idempotent, so redelivery is safe.
  */
 import { ConfigError, FraudstreamError, ParseError } from '../errors/index.js';
-import { type Feedback, parsePayload, recordKey, type Transaction } from '../events/index.js';
+import { type Feedback, parsePayload, type Transaction } from '../events/index.js';
 import { type FeatureSet, feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
 import type { DeadLetter, ScoredTransaction, Store } from '../store/index.js';
 import type { DeliveredRecord, StreamReader } from '../transports/index.js';
 import { LatencyHistogram } from './latency.js';
+import { scoredTransactions } from './results.js';
 
 export interface ConsumerOptions {
   reader: StreamReader;
@@ -145,7 +146,7 @@ export class Consumer {
   /** Processes one delivered batch end to end. Exposed for tests and the Lambda-style handler. */
   async processBatch(batch: readonly DeliveredRecord[]): Promise<void> {
     const started = Date.now();
-    const { reader, store, featureSet, scorer } = this.o;
+    const { reader, store } = this.o;
     const transactions: Transaction[] = [];
     const records: DeliveredRecord[] = [];
     const dead: { record: DeliveredRecord; letter: DeadLetter }[] = [];
@@ -170,40 +171,10 @@ export class Consumer {
       records.push(record);
     }
 
-    const n = transactions.length;
-    const results: ScoredTransaction[] = [];
-    if (n > 0) {
-      const width = featureSet.featureNames.length;
-      if (this.features.length < n * width) this.features = new Float64Array(n * width);
-      await this.extractFeatures(transactions, width);
-      const scores = scorer.scoreBatch(this.features, n, transactions);
-      const processedAtMs = Date.now();
-      const names = featureSet.featureNames;
-      for (let i = 0; i < n; i++) {
-        const tx = transactions[i]!;
-        const record = records[i]!;
-        const features: Record<string, number> = {};
-        for (let j = 0; j < width; j++) features[names[j]!] = this.features[i * width + j]!;
-        results.push({
-          key: recordKey(tx, record.position),
-          transaction: tx,
-          features,
-          classifierProbability: scores.classifierProbability[i]!,
-          anomalyScore: scores.anomalyScore[i]!,
-          anomalyNormalized: scores.anomalyNormalized[i]!,
-          fraudScore: scores.fraudScore[i]!,
-          decision: scores.decisions[i]!,
-          reasons: scores.reasons[i]!,
-          modelVersion: scores.modelVersion,
-          enqueuedAtMs: record.enqueuedAtMs,
-          processedAtMs,
-        });
-        if (this.log.isLevelEnabled('debug')) this.traceRecord(results[i]!);
-      }
-      this.queueSimulatedFeedback(transactions);
-    }
-
+    // Everything that can fail for a reason outside the record (feature state, store) happens in
+    // here: the batch is then released for redelivery, never acknowledged, never lost.
     try {
+      const results = await this.scoreRecords(transactions, records);
       if (dead.length > 0) await store.deadLetter(dead.map((d) => d.letter));
       const persisted =
         results.length > 0 ? await store.persistBatch(results) : { written: 0, duplicates: 0 };
@@ -216,6 +187,7 @@ export class Consumer {
       this.stats.deadLettered += dead.length;
       this.stats.batches++;
       for (const r of results) {
+        if (this.log.isLevelEnabled('debug')) this.traceRecord(r);
         this.stats.decisions[r.decision]++;
         this.stats.latency.record(done - r.enqueuedAtMs);
       }
@@ -246,6 +218,30 @@ export class Consumer {
       );
     }
     this.o.onBatch?.(this.stats);
+  }
+
+  /** Features, scores and documents of the parsed records of a batch. */
+  private async scoreRecords(
+    transactions: readonly Transaction[],
+    records: readonly DeliveredRecord[],
+  ): Promise<ScoredTransaction[]> {
+    const n = transactions.length;
+    if (n === 0) return [];
+    const { featureSet, scorer } = this.o;
+    const width = featureSet.featureNames.length;
+    if (this.features.length < n * width) this.features = new Float64Array(n * width);
+    await this.extractFeatures(transactions, width);
+    const scores = scorer.scoreBatch(this.features, n, transactions);
+    const results = scoredTransactions(
+      transactions,
+      records,
+      featureSet.featureNames,
+      this.features,
+      scores,
+      Date.now(),
+    );
+    this.queueSimulatedFeedback(transactions);
+    return results;
   }
 
   /** Totals for logs and summaries. */
@@ -300,7 +296,9 @@ export class Consumer {
     let due = 0;
     while (due < this.pendingFeedback.length && this.pendingFeedback[due]!.atMs <= nowMs) due++;
     if (due === 0) return;
-    await this.o.featureSet.feedback(this.pendingFeedback.splice(0, due));
+    // Dropped from the queue only once applied: a failed call leaves them for the retry.
+    await this.o.featureSet.feedback(this.pendingFeedback.slice(0, due));
+    this.pendingFeedback.splice(0, due);
   }
 
   private traceRecord(r: ScoredTransaction): void {

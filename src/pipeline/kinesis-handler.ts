@@ -11,11 +11,12 @@
  * so the retried records that had been stored are not stored twice.
  */
 import { ConfigError, ParseError } from '../errors/index.js';
-import { parsePayload, recordKey, type Transaction } from '../events/index.js';
+import { parsePayload, type Transaction } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
-import type { DeadLetter, PersistResult, ScoredTransaction, Store } from '../store/index.js';
+import type { DeadLetter, PersistResult, Store } from '../store/index.js';
+import { scoredTransactions } from './results.js';
 
 /** The part of a Lambda Kinesis event record the handler reads (as delivered by AWS Lambda). */
 export interface KinesisEventRecord {
@@ -154,34 +155,13 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
   async function scoreAndPersist(good: readonly Good[]): Promise<PersistResult> {
     const n = good.length;
     const names = featureSet.featureNames;
-    const width = names.length;
     const transactions = good.map((g) => g.tx);
     // Per invocation, not per container: invocations may overlap when called outside Lambda.
-    const features = new Float64Array(n * width);
+    const features = new Float64Array(n * names.length);
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
     const scores = scorer.scoreBatch(features, n, transactions);
-    const processedAtMs = Date.now();
-    const results: ScoredTransaction[] = [];
-    for (let i = 0; i < n; i++) {
-      const g = good[i]!;
-      const named: Record<string, number> = {};
-      for (let j = 0; j < width; j++) named[names[j]!] = features[i * width + j]!;
-      results.push({
-        key: recordKey(g.tx, g.position),
-        transaction: g.tx,
-        features: named,
-        classifierProbability: scores.classifierProbability[i]!,
-        anomalyScore: scores.anomalyScore[i]!,
-        anomalyNormalized: scores.anomalyNormalized[i]!,
-        fraudScore: scores.fraudScore[i]!,
-        decision: scores.decisions[i]!,
-        reasons: scores.reasons[i]!,
-        modelVersion: scores.modelVersion,
-        enqueuedAtMs: g.enqueuedAtMs,
-        processedAtMs,
-      });
-    }
+    const results = scoredTransactions(transactions, good, names, features, scores, Date.now());
     return store.persistBatch(results);
   }
 }

@@ -1,8 +1,9 @@
 import { ParseError } from '../errors/index.js';
-import { parseLabEnvelope, recordKey } from '../events/index.js';
+import { parseLabEnvelope } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Scorer } from '../scoring/index.js';
-import type { Decision, ScoredTransaction, Store } from '../store/index.js';
+import type { Decision, Store } from '../store/index.js';
+import { scoredTransactions } from './results.js';
 
 /** What the reference lab's Lambda computed per record, plus fraudstream's combined score and decision. */
 export interface LabHandlerResult {
@@ -45,7 +46,6 @@ export async function handleLabRecords(
   const out: (LabHandlerResult | LabHandlerFailure)[] = parsed.map((p) => ({
     error: p instanceof ParseError ? p.message : 'not scored',
   }));
-  const persisted: ScoredTransaction[] = [];
   const now = Date.now();
   good.forEach((g, k) => {
     const p = scores.classifierProbability[k]!;
@@ -55,27 +55,17 @@ export async function handleLabRecords(
       fraud_score: scores.fraudScore[k]!,
       decision: scores.decisions[k]!,
     };
-    if (deps.store) {
-      const named: Record<string, number> = {};
-      deps.featureSet.featureNames.forEach((name, j) => {
-        named[name] = features[k * width + j]!;
-      });
-      persisted.push({
-        key: recordKey(g.tx, `${deps.batchId ?? now}-${g.index}`),
-        transaction: g.tx,
-        features: named,
-        classifierProbability: p,
-        anomalyScore: scores.anomalyScore[k]!,
-        anomalyNormalized: scores.anomalyNormalized[k]!,
-        fraudScore: scores.fraudScore[k]!,
-        decision: scores.decisions[k]!,
-        reasons: scores.reasons[k]!,
-        modelVersion: scores.modelVersion,
-        enqueuedAtMs: now,
-        processedAtMs: now,
-      });
-    }
   });
+  const persisted = deps.store
+    ? scoredTransactions(
+        good.map((g) => g.tx),
+        good.map((g) => ({ position: `${deps.batchId ?? now}-${g.index}`, enqueuedAtMs: now })),
+        deps.featureSet.featureNames,
+        features,
+        scores,
+        now,
+      )
+    : [];
   if (deps.store && persisted.length > 0) await deps.store.persistBatch(persisted);
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransientStoreError } from '../../src/errors/index.js';
 import { type Transaction, toNativeJson } from '../../src/events/index.js';
-import { buildTrainingSet, createFeatureSet } from '../../src/features/index.js';
+import { buildTrainingSet, createFeatureSet, type FeatureSet } from '../../src/features/index.js';
 import { Consumer, handleLabRecords, runInProcess } from '../../src/pipeline/index.js';
 import { Scorer, type TrainedBundle } from '../../src/scoring/index.js';
 import type { Source } from '../../src/sources/index.js';
@@ -158,6 +158,39 @@ describe('consumer end to end (memory transport, memory store)', () => {
     expect(compared).toBe(offline.nRows);
     expect(compared).toBeGreaterThan(1000);
   }, 120_000);
+
+  it('releases the batch when the feature state fails, and loses nothing', async () => {
+    const { bundle, live } = await fixture();
+    const transport = new MemoryTransport();
+    const some = live.slice(0, 600);
+    await transport
+      .writer()
+      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
+    transport.end();
+    const inner = createFeatureSet('transactions');
+    let calls = 0;
+    const flaky: FeatureSet = {
+      name: inner.name,
+      featureNames: inner.featureNames,
+      feedback: (items) => inner.feedback(items),
+      extract: async (batch, out) => {
+        if (++calls === 2) throw new TransientStoreError('feature state unavailable');
+        return inner.extract(batch, out);
+      },
+    };
+    const store = new MemoryStore();
+    const consumer = new Consumer({
+      reader: transport.reader({ maxBatch: 100, maxWaitMs: 5 }),
+      store,
+      featureSet: flaky,
+      scorer: new Scorer(bundle),
+      backoffMs: 1,
+    });
+    const stats = await consumer.run();
+    expect(stats.released).toBe(100);
+    expect(await store.countTransactions()).toBe(some.length);
+    expect(new Set([...store.values()].map((d) => d.transaction.id)).size).toBe(some.length);
+  });
 
   it('stops gracefully while waiting for records', async () => {
     const { bundle } = await fixture();
