@@ -14,6 +14,7 @@ const BENCHMARKS = {
   pipeline: () => import('./pipeline.bench.js'),
   'redis-transport': () => import('./redis-transport.bench.js'),
   'redis-store': () => import('./redis-store.bench.js'),
+  'kinesis-transport': () => import('./kinesis-transport.bench.js'),
 } as const;
 
 type Name = keyof typeof BENCHMARKS;

@@ -4,13 +4,40 @@
  * `kinesis://STREAM`. Credentials come from the URL or the environment and are never printed.
  */
 import { redactUrl, redisUrlFromEnv } from '../config/index.js';
-import { ConfigError, NotAvailableError } from '../errors/index.js';
+import { ConfigError } from '../errors/index.js';
 import {
+  KinesisStreamTransport,
+  type KinesisTransportOptions,
   type RedisStreamOptions,
   RedisStreamTransport,
   type StreamReader,
   type StreamWriter,
 } from '../transports/index.js';
+
+/** Kinesis options shared by commands. */
+export interface KinesisFlags {
+  kinesisEndpoint?: string;
+  createStream?: boolean;
+  shards?: number;
+}
+
+/**
+ * Kinesis options for `kinesis://STREAM`: region from `AWS_REGION`, credentials from the AWS
+ * SDK's default chain (environment, profile, role — never from flags), endpoint from
+ * `--kinesis-endpoint`, `KINESIS_ENDPOINT` or `AWS_ENDPOINT_URL_KINESIS` (kinesalite, LocalStack).
+ */
+export function kinesisOptions(spec: string, flags: KinesisFlags): KinesisTransportOptions {
+  const streamName = spec.slice('kinesis://'.length);
+  if (!streamName) throw new ConfigError('kinesis://STREAM needs a stream name');
+  const endpoint =
+    flags.kinesisEndpoint ?? process.env.KINESIS_ENDPOINT ?? process.env.AWS_ENDPOINT_URL_KINESIS;
+  return {
+    streamName,
+    ...(endpoint && { endpoint }),
+    ...(flags.createStream && { createIfMissing: true }),
+    ...(flags.shards !== undefined && { shardCount: flags.shards }),
+  };
+}
 
 /** Redis options shared by commands: the URL plus cluster, sharding and consumer settings. */
 export interface RedisFlags {
@@ -56,22 +83,24 @@ export function redisStreamOptions(url: string, flags: RedisFlags): RedisStreamO
 /** A stream writer for `produce --to`. */
 export async function openStreamWriter(
   to: string,
-  flags: RedisFlags,
+  flags: RedisFlags & KinesisFlags,
 ): Promise<{ writer: StreamWriter; close: () => Promise<void> }> {
   const url = resolveRedisUrl(to);
   if (isRedisUrl(url)) {
     const transport = await RedisStreamTransport.connect(redisStreamOptions(url, flags));
     return { writer: transport.writer(), close: () => transport.close() };
   }
-  if (to.startsWith('kinesis://'))
-    throw new NotAvailableError('the Kinesis transport is not available yet in this build');
+  if (to.startsWith('kinesis://')) {
+    const transport = await KinesisStreamTransport.connect(kinesisOptions(to, flags));
+    return { writer: transport.writer(), close: () => transport.close() };
+  }
   throw new ConfigError(`unknown stream "${redactUrl(to)}"; expected redis://HOST:PORT or kinesis://STREAM`);
 }
 
 /** A stream reader for `consume --from`. */
 export async function openStreamReader(
   from: string,
-  flags: RedisFlags,
+  flags: RedisFlags & KinesisFlags,
   read: { maxBatch: number; maxWaitMs: number },
 ): Promise<{ reader: StreamReader; close: () => Promise<void> }> {
   const url = resolveRedisUrl(from);
@@ -84,8 +113,10 @@ export async function openStreamReader(
       'consume --from memory has nothing to read: the memory stream lives inside one process; use `fraudstream score` or `fraudstream demo` for in-process runs',
     );
   }
-  if (from.startsWith('kinesis://'))
-    throw new NotAvailableError('the Kinesis transport is not available yet in this build');
+  if (from.startsWith('kinesis://')) {
+    const transport = await KinesisStreamTransport.connect(kinesisOptions(from, flags));
+    return { reader: transport.reader(read), close: () => transport.close() };
+  }
   throw new ConfigError(
     `unknown stream "${redactUrl(from)}"; expected redis://HOST:PORT or kinesis://STREAM`,
   );

@@ -6,12 +6,12 @@ import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { Consumer } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
-import { openStreamReader, type RedisFlags } from './connections.js';
+import { type KinesisFlags, openStreamReader, type RedisFlags } from './connections.js';
 import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 
-interface ConsumeFlags extends RedisFlags, PrefixFlags {
+interface ConsumeFlags extends RedisFlags, KinesisFlags, PrefixFlags {
   from: string;
   store: string;
   models: string;
@@ -47,6 +47,8 @@ export function consumeCommand(): Command {
       'redis: take over entries another consumer left pending this long (XAUTOCLAIM; default 30000)',
       intArg,
     )
+    .option('--kinesis-endpoint <url>', 'kinesis: endpoint (kinesalite, LocalStack); env KINESIS_ENDPOINT')
+    .option('--create-stream', 'kinesis: create the stream if missing (with --shards shards)')
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
     .addOption(

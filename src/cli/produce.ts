@@ -2,12 +2,12 @@ import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
 import { type Pacing, type ProduceFormat, type ProduceSummary, produce } from '../producer/index.js';
 import { LineWriter, MemoryTransport, type StreamWriter } from '../transports/index.js';
-import { openStreamWriter, type RedisFlags } from './connections.js';
+import { type KinesisFlags, openStreamWriter, type RedisFlags } from './connections.js';
 import { intArg, positiveArg, seedOption } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { addSimulatorSizeOptions, openSource } from './sources.js';
 
-interface ProduceFlags extends RedisFlags {
+interface ProduceFlags extends RedisFlags, KinesisFlags {
   customers?: number;
   terminals?: number;
   source: string;
@@ -61,6 +61,8 @@ export function produceCommand(): Command {
     .option('--now', "stamp transactions with the send time, as the lab's producer does")
     .option('--shards <n>', 'redis: stream keys to spread cards over', intArg)
     .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
+    .option('--kinesis-endpoint <url>', 'kinesis: endpoint (kinesalite, LocalStack); env KINESIS_ENDPOINT')
+    .option('--create-stream', 'kinesis: create the stream if missing (with --shards shards)')
     .option('--redis-cluster', 'redis: the URL is a seed node of a Redis Cluster')
     .action(async (flags: ProduceFlags) => {
       await runProduce(flags);

@@ -2,6 +2,16 @@ export type { ConsumerOptions, ConsumerStats } from './consumer.js';
 export { Consumer, DEFAULT_CONSUMER_OPTIONS } from './consumer.js';
 export type { ExternalStream, InProcessRunOptions, InProcessRunResult } from './in-process.js';
 export { runInProcess } from './in-process.js';
+export type {
+  KinesisBatchResponse,
+  KinesisEventRecord,
+  KinesisHandler,
+  KinesisHandlerOptions,
+  KinesisStreamEvent,
+} from './kinesis-handler.js';
+export { createKinesisHandler } from './kinesis-handler.js';
 export type { LabHandlerFailure, LabHandlerResult } from './lab-handler.js';
 export { handleLabRecords } from './lab-handler.js';
 export { LatencyHistogram } from './latency.js';
+export type { RecordOrigin } from './results.js';
+export { scoredTransactions } from './results.js';

@@ -1,3 +1,23 @@
+export type {
+  KinesisCheckpointStore,
+  KinesisStaticCredentials,
+  KinesisTransportOptions,
+  ResolvedKinesisTransportOptions,
+} from './kinesis/index.js';
+export {
+  compareSequenceNumbers,
+  createKinesisClient,
+  DEFAULT_KINESIS_TRANSPORT_OPTIONS,
+  EMPTY_PARTITION_KEY,
+  isTransientKinesisError,
+  KINESIS_PUT_LIMITS,
+  KinesisStreamReader,
+  KinesisStreamTransport,
+  KinesisStreamWriter,
+  openKinesisStreamReader,
+  openKinesisStreamWriter,
+  resolveKinesisTransportOptions,
+} from './kinesis/index.js';
 export type { FullPolicy, MemoryTransportOptions } from './memory.js';
 export {
   DEFAULT_MEMORY_TRANSPORT_OPTIONS,

@@ -6,7 +6,7 @@ import {
   createKinesisHandler,
   type KinesisEventRecord,
   type KinesisStreamEvent,
-} from '../../src/pipeline/kinesis-handler.js';
+} from '../../src/pipeline/index.js';
 import { Scorer, type TrainedBundle } from '../../src/scoring/index.js';
 import {
   type DeadLetter,
