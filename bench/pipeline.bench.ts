@@ -126,7 +126,38 @@ export async function main(args: string[]): Promise<void> {
     `models: GBDT ${m.gbdt.trees} trees (depth ${String(m.gbdt.options.maxDepth ?? 6)}), RCF ${bundle.rcf.options.numberOfTrees} trees x ${bundle.rcf.options.sampleSize} samples, ${m.featureNames.length} features; trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const payloads = live.map((t) => toNativeJson(t));
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const run = (section: 'embedded' | 'latency' | 'redis'): boolean => only === undefined || only === section;
 
+  if (run('embedded')) await embeddedSection(bundle, history, payloads);
+  if (run('latency')) {
+    console.log(
+      '\n[latency] producer at 10,000 tx/s offered -> memory transport -> consumer -> memory store',
+    );
+    const latency = await offered(bundle, history, live.slice(0, Math.min(live.length, 50_000)), 10_000);
+    console.log(
+      `  achieved ${Math.round(latency.perSecond).toLocaleString('en-US')} tx/s; produce-to-persisted latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms (target p99 < 10 ms)`,
+    );
+  }
+  if (run('redis') && !args.includes('--no-redis')) {
+    const light = await trainBundle({
+      name: 'bench-light',
+      sourceName: 'simulator',
+      transactions: history,
+      featureSet: 'transactions',
+      trainFromMs,
+      trainToMs: liveFromMs - 1,
+      rcf: { numberOfTrees: 5 },
+    });
+    await redisSection(bundle, light, history, payloads);
+  }
+}
+
+async function embeddedSection(
+  bundle: ModelBundle,
+  history: Transaction[],
+  payloads: string[],
+): Promise<void> {
   console.log(
     '\n[embedded] memory transport -> parse -> features -> GBDT + RCF -> decision -> memory store -> ack (one core)',
   );
@@ -142,24 +173,6 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     `  ratio: ${(batched.perSecond / single.perSecond).toFixed(1)}x; target 100,000 tx/s: ${((batched.perSecond / 100_000) * 100).toFixed(0)}%`,
   );
-
-  console.log('\n[latency] producer at 10,000 tx/s offered -> memory transport -> consumer -> memory store');
-  const latency = await offered(bundle, history, live.slice(0, Math.min(live.length, 50_000)), 10_000);
-  console.log(
-    `  achieved ${Math.round(latency.perSecond).toLocaleString('en-US')} tx/s; produce-to-persisted latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms (target p99 < 10 ms)`,
-  );
-  if (!args.includes('--no-redis')) {
-    const light = await trainBundle({
-      name: 'bench-light',
-      sourceName: 'simulator',
-      transactions: history,
-      featureSet: 'transactions',
-      trainFromMs,
-      trainToMs: liveFromMs - 1,
-      rcf: { numberOfTrees: 5 },
-    });
-    await redisSection(bundle, light, history, payloads);
-  }
 }
 
 async function offered(
