@@ -100,7 +100,9 @@ export function serializeTransaction(tx: Transaction, format: ProduceFormat): st
   if (hasLabColumns(tx)) return toLabEnvelope(tx);
   if (format === 'lab') {
     // Writing zeros for absent V columns would fabricate data the models then trust.
-    throw new Error('the lab envelope needs the 30 Kaggle columns (Time, V1..V28, Amount); use --format native');
+    throw new Error(
+      'the lab envelope needs the 30 Kaggle columns (Time, V1..V28, Amount); use --format native',
+    );
   }
   return toNativeJson(tx);
 }
