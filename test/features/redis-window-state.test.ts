@@ -160,6 +160,51 @@ describe.skipIf(skipWithoutRedis())('RedisWindowState on a single server', () =>
     await state.close();
   });
 
+  it('matches the memory state over two months of batches with feedback, and keeps every key near its horizon', async () => {
+    // Long enough that card and terminal entries expire (lazy trimming, label trimming) and that
+    // some terminals are busy and others empty in their delayed windows.
+    const prefix = randomKeyPrefix();
+    const options = { cardWindowsDays: [1, 7], terminalWindowsDays: [1, 3], delayDays: 2 };
+    const state = await RedisWindowState.connect({ url: server.url, prefix, ...options });
+    const memory = new MemoryWindowState(options);
+    const a = windowAggregateCount(state.config);
+    const random = new Random(11);
+    const events = history(12, 3_000, 60);
+    for (const e of events) e.terminalId = random.next() < 0.8 ? 'busy' : `t${random.int(6)}`;
+    for (let i = 0; i < events.length; ) {
+      const batch = events.slice(i, i + 1 + random.int(120));
+      i += batch.length;
+      const got = new Float64Array(batch.length * a);
+      const expected = new Float64Array(batch.length * a);
+      await state.updateAndRead(batch, got);
+      memory.updateAndReadSync(batch, expected);
+      // Counts exactly; amount sums up to the order of additions (the memory state sums differently).
+      for (let j = 0; j < got.length; j++) expect(got[j]).toBeCloseTo(expected[j]!, 6);
+      const feedback = batch
+        .filter(() => random.next() < 0.3)
+        .map((e) => ({
+          transactionId: e.key,
+          cardId: e.cardId,
+          terminalId: e.terminalId,
+          transactionTimestampMs: e.timestampMs,
+          label: (random.next() < 0.5 ? 1 : 0) as 0 | 1,
+          atMs: e.timestampMs + random.int(3 * DAY_MS),
+        }));
+      await state.applyFeedback(feedback);
+      memory.applyFeedbackSync(feedback);
+    }
+    const last = events[events.length - 1]!.timestampMs;
+    for (let c = 0; c < 20; c++) {
+      const times = (await admin.zRange(`${prefix}card:{c${c}}`, 0, -1)).map((m) => Number(m.split('|')[0]));
+      // Expired entries may linger for an eighth of the horizon (7 days) before a lazy trim.
+      for (const t of times) expect(t).toBeGreaterThan(last - 7 * DAY_MS * (9 / 8) - 2 * DAY_MS);
+    }
+    const fraud = await admin.zRangeWithScores(`${prefix}tfraud:{busy}`, 0, -1);
+    for (const f of fraud) expect(f.score).toBeGreaterThan(last - 5 * DAY_MS - 2 * DAY_MS);
+    expect(await admin.hLen(`${prefix}tlab:{busy}`)).toBe(fraud.length);
+    await state.close();
+  });
+
   it('updates and reads a batch with one script call', async () => {
     const state = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix() });
     const events = history(3, 200, 5);

@@ -1,7 +1,14 @@
 import { RedisScript } from '../../redis/index.js';
 
-/** Number → text without losing precision (Lua's `tostring` keeps only 14 digits). */
-const FMT = `local function fmt(x) return string.format('%.17g', x) end
+/**
+ * Number → text without losing precision (Lua's `tostring` keeps only 14 digits). Whole numbers
+ * (event times, window bounds) take the `%d` path: `%.17g` goes through glibc's multi-precision
+ * float printing, which showed up as a tenth of the window script's Redis CPU in `perf`.
+ */
+const FMT = `local function fmt(x)
+  if x == math.floor(x) and x > -9e15 and x < 9e15 then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
 local NONE = -1e300
 `;
 
@@ -19,6 +26,20 @@ local NONE = -1e300
  * member `<time>|<key>`; only fraud labels are kept (a genuine label reads like none), in the
  * fraud set (score = time) with the time the label became known in the hash.
  * Returns { comma-separated outputs in task order, W after the call ('' without the key) }.
+ *
+ * Cost per event is dominated by the number of `redis.call`s (each converts arguments and the
+ * reply), so the script keeps them few:
+ * - a card is read from `-inf`: the same reply that gives the windows tells whether anything
+ *   expired, so `ZREMRANGEBYSCORE` runs only when there is something to trim;
+ * - trimming is lazy by an eighth of the horizon (expired entries are never counted, and may be
+ *   deleted at any time by the contract), so a steadily used key is trimmed about once per
+ *   eighth of its horizon instead of on every touch; memory stays bounded by 9/8 of the horizon;
+ * - a terminal's fraud set and label times are read once per call and kept in Lua, not once
+ *   per event (feedback cannot change them during the call);
+ * - terminal windows are counted longest first and stop at the first empty one (a shorter
+ *   window with the same upper end cannot hold more), so a terminal with nothing older than
+ *   the label delay costs one ZCOUNT, not one per window. Counting stays `ZCOUNT` (O(log n)
+ *   for a large set) rather than reading the entries: a range reply costs per entry returned.
  */
 export const WINDOW_SCRIPT = new RedisScript(`${FMT}
 local useWm = ARGV[1] == '1'
@@ -28,13 +49,24 @@ local cw, tw = {}, {}
 local maxC, maxT = 0, 0
 for i = 1, nc do cw[i] = tonumber(ARGV[6 + i]); if cw[i] > maxC then maxC = cw[i] end end
 for i = 1, nt do tw[i] = tonumber(ARGV[6 + nc + i]); if tw[i] > maxT then maxT = tw[i] end end
+local slackC = Hc / 8
+-- Terminal windows from the longest to the shortest: they share their upper end, so once a
+-- longer one is empty every shorter one is too and needs no ZCOUNT.
+local byLength = {}
+for w = 1, nt do byLength[w] = w end
+table.sort(byLength, function(x, y) return tw[x] > tw[y] end)
 local base = 7 + nc + nt
 local n = tonumber(ARGV[base])
 local W0 = NONE
 if useWm then W0 = tonumber(redis.call('GET', KEYS[1]) or NONE) end
 local Wf = W0
 local out = {}
+local no = 0
+-- Per touched card: the oldest entry time seen (math.huge when unknown), for the lazy trim.
 local cards, terms = {}, {}
+-- Per touched terminal: { fraud entry times, label-known times, members } read once per call.
+local frauds = {}
+local counts, sums, lows, nfraud = {}, {}, {}, {}
 for i = 1, n do
   local a = base + (i - 1) * 6
   local kind, k, ekey, ts = ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[a + 3], ARGV[a + 4]
@@ -44,101 +76,136 @@ for i = 1, n do
   if W > Wf then Wf = W end
   if kind == 'c' then
     local key = KEYS[k]
-    cards[k] = true
+    local oldest = cards[k] or math.huge
     local horizon = W - Hc
-    local counts, sums = {}, {}
     for w = 1, nc do counts[w] = 0; sums[w] = 0 end
     local lower = t - maxC
     if horizon > lower then lower = horizon end
     local found = false
     if t > lower then
-      local entries = redis.call('ZRANGEBYSCORE', key, '(' .. fmt(lower), ts, 'WITHSCORES')
-      for j = 1, #entries, 2 do
+      -- Without WITHSCORES: the member starts with the time as the client wrote it, and reading
+      -- it there spares Redis formatting every score as a double for Lua to parse back.
+      local entries = redis.call('ZRANGEBYSCORE', key, '-inf', ts)
+      for j = 1, #entries do
         local m = entries[j]
-        local tj = tonumber(entries[j + 1])
         local p1 = string.find(m, '|', 1, true)
-        local p2 = string.find(m, '|', p1 + 1, true)
-        local amount = tonumber(string.sub(m, p1 + 1, p2 - 1))
-        if tj == t and string.sub(m, p2 + 1) == ekey then found = true end
-        for w = 1, nc do
-          if tj > t - cw[w] then counts[w] = counts[w] + 1; sums[w] = sums[w] + amount end
+        local tj = tonumber(string.sub(m, 1, p1 - 1))
+        if tj < oldest then oldest = tj end
+        if tj > lower then
+          local p2 = string.find(m, '|', p1 + 1, true)
+          local amount = tonumber(string.sub(m, p1 + 1, p2 - 1))
+          if tj == t and string.sub(m, p2 + 1) == ekey then found = true end
+          for w = 1, nc do
+            if tj > t - cw[w] then counts[w] = counts[w] + 1; sums[w] = sums[w] + amount end
+          end
         end
       end
     end
     if not found then
       local amountText = ARGV[a + 5]
       local amount = tonumber(amountText)
-      if t > horizon then redis.call('ZADD', key, ts, ts .. '|' .. amountText .. '|' .. ekey) end
+      if t > horizon then
+        redis.call('ZADD', key, ts, ts .. '|' .. amountText .. '|' .. ekey)
+        if t < oldest then oldest = t end
+      end
       for w = 1, nc do counts[w] = counts[w] + 1; sums[w] = sums[w] + amount end
     end
+    cards[k] = oldest
     for w = 1, nc do
-      out[#out + 1] = counts[w]
-      out[#out + 1] = fmt(sums[w])
+      out[no + 1] = counts[w]
+      out[no + 2] = fmt(sums[w])
+      no = no + 2
     end
   else
     local key, fkey, lkey = KEYS[k], KEYS[k + 2], KEYS[k + 1]
     terms[k] = true
     local horizon = W - Ht
     if t > horizon then redis.call('ZADD', key, 'NX', ts, ts .. '|' .. ekey) end
+    local f = frauds[k]
+    if f == nil then
+      f = { {}, {}, {} }
+      local fm = redis.call('ZRANGEBYSCORE', fkey, '-inf', '+inf', 'WITHSCORES')
+      if #fm > 0 then
+        local members = {}
+        for j = 1, #fm, 2 do
+          members[#members + 1] = fm[j]
+          f[1][#f[1] + 1] = tonumber(fm[j + 1])
+        end
+        -- unpack() is limited by the Lua stack: read label times in chunks.
+        for c = 1, #members, 1000 do
+          local last = math.min(c + 999, #members)
+          local known = redis.call('HMGET', lkey, unpack(members, c, last))
+          for j = c, last do f[2][j] = tonumber(known[j - c + 1]) or math.huge end
+        end
+        f[3] = members
+      end
+      frauds[k] = f
+    end
     local e = t - D
     local lowest = e
-    local lows = {}
     for w = 1, nt do
       local lo = e - tw[w]
       if horizon > lo then lo = horizon end
       lows[w] = lo
       if lo < lowest then lowest = lo end
+      counts[w] = 0
+      nfraud[w] = 0
     end
-    local frauds = {}
-    for w = 1, nt do frauds[w] = 0 end
     if lowest < e then
-      local fm = redis.call('ZRANGEBYSCORE', fkey, '(' .. fmt(lowest), fmt(e), 'WITHSCORES')
-      if #fm > 0 then
-        local members = {}
-        for j = 1, #fm, 2 do members[#members + 1] = fm[j] end
-        -- unpack() is limited by the Lua stack: read label times in chunks.
-        for c = 1, #members, 1000 do
-          local last = math.min(c + 999, #members)
-          local known = redis.call('HMGET', lkey, unpack(members, c, last))
-          for j = c, last do
-            local at = tonumber(known[j - c + 1])
-            if at and at <= t then
-              local tj = tonumber(fm[2 * j])
-              for w = 1, nt do if tj > lows[w] then frauds[w] = frauds[w] + 1 end end
-            end
-          end
+      local ftimes, fat = f[1], f[2]
+      for j = 1, #ftimes do
+        local tj = ftimes[j]
+        if tj <= e and tj > lowest and fat[j] <= t then
+          for w = 1, nt do if tj > lows[w] then nfraud[w] = nfraud[w] + 1 end end
         end
+      end
+      for x = 1, nt do
+        local w = byLength[x]
+        if lows[w] >= e then break end
+        counts[w] = redis.call('ZCOUNT', key, '(' .. fmt(lows[w]), fmt(e))
+        if counts[w] == 0 then break end
       end
     end
     for w = 1, nt do
-      local c = 0
-      if lows[w] < e then c = redis.call('ZCOUNT', key, '(' .. fmt(lows[w]), fmt(e)) end
-      out[#out + 1] = c
-      out[#out + 1] = frauds[w]
+      out[no + 1] = counts[w]
+      out[no + 2] = nfraud[w]
+      no = no + 2
     end
   end
 end
-for k in pairs(cards) do
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', fmt(Wf - Hc))
+for k, oldest in pairs(cards) do
+  if oldest <= Wf - Hc - slackC then redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', fmt(Wf - Hc)) end
   redis.call('PEXPIRE', KEYS[k], math.ceil(Hc))
 end
 for k in pairs(terms) do
-  local h = fmt(Wf - Ht)
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', h)
+  local h = Wf - Ht
+  -- Terminals are trimmed on every touch: unlike a card, a terminal's windows are counted with
+  -- ZCOUNT, which does not show the oldest entry, and reading it would cost as much as trimming.
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', fmt(h))
   redis.call('PEXPIRE', KEYS[k], math.ceil(Ht))
-  -- The fraud set and the label hash exist together (written and emptied together), so one
-  -- PEXPIRE tells whether there are labels to trim: most terminals have none.
-  if redis.call('PEXPIRE', KEYS[k + 2], math.ceil(Ht)) == 1 then
-    redis.call('PEXPIRE', KEYS[k + 1], math.ceil(Ht))
-    local old = redis.call('ZRANGEBYSCORE', KEYS[k + 2], '-inf', h)
-    if #old > 0 then
-      -- unpack() is limited by the Lua stack: delete in chunks.
-      for j = 1, #old, 1000 do redis.call('HDEL', KEYS[k + 1], unpack(old, j, math.min(j + 999, #old))) end
-      redis.call('ZREMRANGEBYSCORE', KEYS[k + 2], '-inf', h)
+  -- The fraud set and the label hash exist together (written and emptied together).
+  local f = frauds[k]
+  local ftimes, members = f[1], f[3]
+  if #ftimes > 0 then
+    local old = {}
+    for j = 1, #ftimes do if ftimes[j] <= h then old[#old + 1] = members[j] end end
+    if #old == #ftimes then
+      redis.call('DEL', KEYS[k + 1], KEYS[k + 2])
+    else
+      if #old > 0 then
+        -- unpack() is limited by the Lua stack: delete in chunks.
+        for j = 1, #old, 1000 do
+          local chunk = math.min(j + 999, #old)
+          redis.call('HDEL', KEYS[k + 1], unpack(old, j, chunk))
+          redis.call('ZREM', KEYS[k + 2], unpack(old, j, chunk))
+        end
+      end
+      redis.call('PEXPIRE', KEYS[k + 1], math.ceil(Ht))
+      redis.call('PEXPIRE', KEYS[k + 2], math.ceil(Ht))
     end
   end
 end
-for i = 1, #out do
+for i = 1, no do
   if type(out[i]) == 'number' then out[i] = string.format('%d', out[i]) end
 end
 local wText = ''
