@@ -47,6 +47,18 @@ export class RandomCutTree {
   private readonly path: Int32Array;
   /** Scratch: dimensions in which a scored point is still outside the box; box sides to shrink. */
   private readonly active: Int32Array;
+  /** Scratch: L1 distance from the traced point to the box of `path[k]`, for k >= `traceStop`. */
+  private readonly pathDiff: Float64Array;
+  /** Whether `path`/`pathDiff`/`trace*` describe the tree as it is (no change since the trace). */
+  private traced = false;
+  /** Internal nodes on the traced path. */
+  private traceDepth = 0;
+  /** First path index whose box does not contain the traced point (`traceDepth` if none). */
+  private traceStop = 0;
+  /** Reference of the traced point's leaf. */
+  private traceLeaf = NO_NODE;
+  /** Whether that leaf holds the traced point itself. */
+  private traceDuplicate = false;
 
   constructor(dimensions: number, maxLeaves: number, points: Float32Array) {
     this.dimensions = dimensions;
@@ -68,6 +80,7 @@ export class RandomCutTree {
     this.rebuildFreeLists();
     this.path = new Int32Array(maxLeaves + 1);
     this.active = new Int32Array(dimensions);
+    this.pathDiff = new Float64Array(maxLeaves + 1);
   }
 
   /** Number of points in the tree, duplicates included. */
@@ -82,40 +95,35 @@ export class RandomCutTree {
    * for it: `slot`, or the slot of an equal point already in the tree.
    */
   insert(x: Float32Array, slot: number, rng: Random): number {
+    this.trace(x);
+    return this.insertTraced(x, slot, rng);
+  }
+
+  /**
+   * {@link insert} for the point `x` that the last {@link score} call of this tree traced, with
+   * no change to the tree since: reuses that call's path and box distances, which are all the
+   * insertion needs, so that a point scored and then learned is walked once.
+   */
+  insertTraced(x: Float32Array, slot: number, rng: Random): number {
+    if (!this.traced)
+      throw new Error('RCF tree: insertTraced without a fresh trace (internal invariant broken)');
+    this.traced = false;
     const D = this.dimensions;
-    const { box, mass, rangeSum, nodeInts, nodeFloats, points } = this;
+    const { box, mass, rangeSum, path, pathDiff, points } = this;
     if (this.root === NO_NODE) {
       this.root = ~this.newLeaf(slot, -1);
       return slot;
     }
-    let ref = this.root;
-    for (;;) {
-      if (ref < 0) {
-        const leaf = ~ref;
-        const pb = this.leafSlot[leaf]! * D;
-        let diff = 0;
-        for (let d = 0; d < D; d++) diff += Math.abs(x[d]! - points[pb + d]!);
-        if (diff === 0) {
-          this.leafMass[leaf]!++;
-          return this.leafSlot[leaf]!;
-        }
-        // A leaf's box is a point: any cut of the extended box separates the new point.
-        this.splitAbove(ref, x, slot, rng.next() * diff);
-        return slot;
-      }
-      const base = ref * 2 * D;
-      // Distance from x to the box, summed over dimensions, branch-free as in score().
-      let twiceDiff = 0;
-      for (let d = 0; d < D; d++) {
-        const v = x[d]!;
-        const below = box[base + 2 * d]! - v;
-        const above = v - box[base + 2 * d + 1]!;
-        twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
-      }
-      const diff = twiceDiff * 0.5;
-      if (diff !== 0) {
-        const newSum = rangeSum[ref]! + diff;
-        const r = rng.next() * newSum;
+    // Top-down as in the paper: the point splits off at the highest node where a cut of the box
+    // extended by x separates it. Nodes above `stop` contain x (distance 0): no cut can separate
+    // it there and no random number is drawn, exactly as a top-down walk testing each box.
+    const depth = this.traceDepth;
+    const stop = this.traceStop;
+    for (let k = 0; k < depth; k++) {
+      const ref = path[k]!;
+      if (k >= stop) {
+        const diff = pathDiff[k]!;
+        const r = rng.next() * (rangeSum[ref]! + diff);
         if (r < diff) {
           this.splitAbove(ref, x, slot, r);
           return slot;
@@ -123,6 +131,7 @@ export class RandomCutTree {
         // The cut fell inside the old box: grow the box and follow the existing cut. The range
         // sum is recomputed rather than incremented so that it is a function of the box alone,
         // bit for bit, as after a restore.
+        const base = ref * 2 * D;
         let sum = 0;
         for (let d = 0; d < D; d++) {
           const v = x[d]!;
@@ -135,9 +144,19 @@ export class RandomCutTree {
         rangeSum[ref] = sum;
       }
       mass[ref]!++;
-      const r4 = ref * 4;
-      ref = x[nodeInts[r4 + 2]!]! <= nodeFloats[r4 + 3]! ? nodeInts[r4]! : nodeInts[r4 + 1]!;
     }
+    const leafRef = this.traceLeaf;
+    const leaf = ~leafRef;
+    const pb = this.leafSlot[leaf]! * D;
+    let diff = 0;
+    for (let d = 0; d < D; d++) diff += Math.abs(x[d]! - points[pb + d]!);
+    if (diff === 0) {
+      this.leafMass[leaf]!++;
+      return this.leafSlot[leaf]!;
+    }
+    // A leaf's box is a point: any cut of the extended box separates the new point.
+    this.splitAbove(leafRef, x, slot, rng.next() * diff);
+    return slot;
   }
 
   /**
@@ -221,6 +240,7 @@ export class RandomCutTree {
 
   /** Removes one copy of the point at `values[offset…]`, which must be in the tree. */
   remove(values: Float32Array, offset: number): void {
+    this.traced = false;
     const D = this.dimensions;
     const { mass, nodeInts, nodeFloats, points } = this;
     let ref = this.root;
@@ -345,13 +365,45 @@ export class RandomCutTree {
    * (m copies), else `1/(depth + 1)`; then at each ancestor at depth k, with p the probability
    * that a random cut of the ancestor's box extended by `x` separates `x`,
    * `score = p/(k + 1) + (1 - p)·score`. The result is multiplied by `log2(mass + 1)` so that
-   * scores of typical points are about 1.
+   * scores of typical points are about 1. Leaves the trace that {@link insertTraced} reuses.
    */
   score(x: Float32Array): number {
     const root = this.root;
+    this.trace(x);
     if (root === NO_NODE) return 0;
+    const depth = this.traceDepth;
+    const treeMass = root < 0 ? this.leafMass[~root]! : this.mass[root]!;
+    const normaliser = Math.log2(treeMass + 1);
+    if (this.traceDuplicate) {
+      const m = this.leafMass[~this.traceLeaf]!;
+      return ((1 - m / (2 * treeMass)) / (depth + Math.log2(m + 1))) * normaliser;
+    }
+    // Above `stop` the box contains x, p = 0 and the score no longer changes: AWS's visitor
+    // stops there too (pointInsideBox).
+    const { path, pathDiff, rangeSum } = this;
+    let score = 1 / (depth + 1);
+    for (let k = depth - 1; k >= this.traceStop; k--) {
+      const diff = pathDiff[k]!;
+      const p = diff / (rangeSum[path[k]!]! + diff);
+      score = p / (k + 1) + (1 - p) * score;
+    }
+    return score * normaliser;
+  }
+
+  /**
+   * Walks `x` down to its leaf and measures, from the leaf up, the L1 distance from `x` to each
+   * box on the path, stopping at the first box that contains `x` (every box above contains it
+   * too). Fills `path`, `pathDiff` and the `trace*` fields.
+   */
+  private trace(x: Float32Array): void {
+    const root = this.root;
+    this.traced = true;
+    this.traceDepth = 0;
+    this.traceStop = 0;
+    this.traceDuplicate = false;
+    if (root === NO_NODE) return;
     const D = this.dimensions;
-    const { box, nodeInts, nodeFloats, rangeSum, path, active, points } = this;
+    const { box, nodeInts, nodeFloats, path, pathDiff, active, points } = this;
     let depth = 0;
     let ref = root;
     while (ref >= 0) {
@@ -359,10 +411,9 @@ export class RandomCutTree {
       const r4 = ref * 4;
       ref = x[nodeInts[r4 + 2]!]! <= nodeFloats[r4 + 3]! ? nodeInts[r4]! : nodeInts[r4 + 1]!;
     }
-    const leaf = ~ref;
-    const treeMass = root < 0 ? this.leafMass[~root]! : this.mass[root]!;
-    const normaliser = Math.log2(treeMass + 1);
-    const pb = this.leafSlot[leaf]! * D;
+    this.traceDepth = depth;
+    this.traceLeaf = ref;
+    const pb = this.leafSlot[~ref]! * D;
     let equal = true;
     for (let d = 0; d < D; d++) {
       if (points[pb + d] !== x[d]) {
@@ -371,19 +422,20 @@ export class RandomCutTree {
       }
     }
     if (equal) {
-      const m = this.leafMass[leaf]!;
-      return ((1 - m / (2 * treeMass)) / (depth + Math.log2(m + 1))) * normaliser;
+      // x is the leaf's point, so it lies in every box of the path.
+      this.traceDuplicate = true;
+      this.traceStop = depth;
+      return;
     }
-    let score = 1 / (depth + 1);
     // Near the leaf x is outside the box in most dimensions; higher up in few, and a dimension
     // inside a box stays inside every box above it. So the first levels scan every dimension,
     // then the scan narrows to the dimensions still outside. The distance is computed without
     // data-dependent branches: (b + |b|) is exactly 2·max(b, 0), and whether x is outside a box
-    // is a coin flip that a branch would mispredict half the time.
+    // is a coin flip that a branch would mispredict half the time. Dimensions left out add
+    // exact zeros, so both scans give the same sums bit for bit.
     let k = depth - 1;
     for (let level = 0; k >= 0 && level < FULL_SCAN_LEVELS; k--, level++) {
-      const a = path[k]!;
-      const base = a * 2 * D;
+      const base = path[k]! * 2 * D;
       let twiceDiff = 0;
       for (let d = 0; d < D; d++) {
         const v = x[d]!;
@@ -391,12 +443,13 @@ export class RandomCutTree {
         const above = v - box[base + 2 * d + 1]!;
         twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
       }
-      if (twiceDiff === 0) return score * normaliser;
-      const diff = twiceDiff * 0.5;
-      const p = diff / (rangeSum[a]! + diff);
-      score = p / (k + 1) + (1 - p) * score;
+      if (twiceDiff === 0) {
+        this.traceStop = k + 1;
+        return;
+      }
+      pathDiff[k] = twiceDiff * 0.5;
     }
-    if (k < 0) return score * normaliser;
+    if (k < 0) return;
     const last = path[k + 1]! * 2 * D;
     let nActive = 0;
     for (let d = 0; d < D; d++) {
@@ -404,8 +457,7 @@ export class RandomCutTree {
       if (v < box[last + 2 * d]! || v > box[last + 2 * d + 1]!) active[nActive++] = d;
     }
     for (; k >= 0; k--) {
-      const a = path[k]!;
-      const base = a * 2 * D;
+      const base = path[k]! * 2 * D;
       let twiceDiff = 0;
       for (let i = 0; i < nActive; i++) {
         const d = active[i]!;
@@ -415,11 +467,9 @@ export class RandomCutTree {
         twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
       }
       if (twiceDiff === 0) break;
-      const diff = twiceDiff * 0.5;
-      const p = diff / (rangeSum[a]! + diff);
-      score = p / (k + 1) + (1 - p) * score;
+      pathDiff[k] = twiceDiff * 0.5;
     }
-    return score * normaliser;
+    this.traceStop = k + 1;
   }
 
   /**
@@ -431,6 +481,7 @@ export class RandomCutTree {
    * absent), rescaled to the score.
    */
   attribution(x: Float32Array, high: Float64Array, low: Float64Array, weight: number): void {
+    this.traced = false;
     const root = this.root;
     if (root === NO_NODE) return;
     const D = this.dimensions;
@@ -558,6 +609,7 @@ export class RandomCutTree {
    * sums and free lists. Returns false if the links do not form one tree.
    */
   rebuildDerived(): boolean {
+    this.traced = false;
     const capacity = this.mass.length;
     const seenNodes = new Uint8Array(capacity);
     const seenLeaves = new Uint8Array(capacity);
