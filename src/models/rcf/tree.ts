@@ -1,8 +1,5 @@
 import type { Random } from '../../random/index.js';
 
-/** Levels above the leaf at which scoring scans every dimension (measured best at 30 dimensions). */
-const FULL_SCAN_LEVELS = 4;
-
 /** "No node": the empty tree's root, and the parent of the root. */
 export const NO_NODE = 0x7fffffff;
 
@@ -427,46 +424,50 @@ export class RandomCutTree {
       this.traceStop = depth;
       return;
     }
-    // Near the leaf x is outside the box in most dimensions; higher up in few, and a dimension
-    // inside a box stays inside every box above it. So the first levels scan every dimension,
-    // then the scan narrows to the dimensions still outside. The distance is computed without
-    // data-dependent branches: (b + |b|) is exactly 2·max(b, 0), and whether x is outside a box
-    // is a coin flip that a branch would mispredict half the time. Dimensions left out add
-    // exact zeros, so both scans give the same sums bit for bit.
+    // A dimension in which x is inside a box stays inside every box above it, and going up the
+    // boxes grow fast, so x is outside in most dimensions near the leaf and in few higher up.
+    // The lowest box is scanned in full; each box above only in the dimensions where x was
+    // still outside the box below, and the list is compacted as it goes. The distance and the
+    // compaction avoid data-dependent branches: (b + |b|) is exactly 2·max(b, 0), and whether x
+    // is outside a box is a coin flip that a branch would mispredict half the time. Dimensions
+    // left out add exact zeros, so the sums equal full scans bit for bit.
     let k = depth - 1;
-    for (let level = 0; k >= 0 && level < FULL_SCAN_LEVELS; k--, level++) {
+    let nActive = 0;
+    if (k >= 0) {
       const base = path[k]! * 2 * D;
       let twiceDiff = 0;
       for (let d = 0; d < D; d++) {
         const v = x[d]!;
         const below = box[base + 2 * d]! - v;
         const above = v - box[base + 2 * d + 1]!;
-        twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
+        const c = below + Math.abs(below) + (above + Math.abs(above));
+        twiceDiff += c;
+        active[nActive] = d;
+        nActive += +(c !== 0);
       }
       if (twiceDiff === 0) {
-        this.traceStop = k + 1;
+        this.traceStop = depth;
         return;
       }
       pathDiff[k] = twiceDiff * 0.5;
-    }
-    if (k < 0) return;
-    const last = path[k + 1]! * 2 * D;
-    let nActive = 0;
-    for (let d = 0; d < D; d++) {
-      const v = x[d]!;
-      if (v < box[last + 2 * d]! || v > box[last + 2 * d + 1]!) active[nActive++] = d;
+      k--;
     }
     for (; k >= 0; k--) {
       const base = path[k]! * 2 * D;
       let twiceDiff = 0;
+      let kept = 0;
       for (let i = 0; i < nActive; i++) {
         const d = active[i]!;
         const v = x[d]!;
         const below = box[base + 2 * d]! - v;
         const above = v - box[base + 2 * d + 1]!;
-        twiceDiff += below + Math.abs(below) + (above + Math.abs(above));
+        const c = below + Math.abs(below) + (above + Math.abs(above));
+        twiceDiff += c;
+        active[kept] = d;
+        kept += +(c !== 0);
       }
       if (twiceDiff === 0) break;
+      nActive = kept;
       pathDiff[k] = twiceDiff * 0.5;
     }
     this.traceStop = k + 1;
