@@ -75,6 +75,7 @@ async function runProduce(flags: ProduceFlags): Promise<void> {
     ...(flags.customers !== undefined && { customers: flags.customers }),
     ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
+    ...(flags.count !== undefined && { count: flags.count }),
     split: flags.split,
     ...(flags.resumeFile !== undefined && { resumeFile: flags.resumeFile }),
     ...(flags.days !== undefined && { days: flags.days }),

@@ -65,6 +65,7 @@ async function runScore(flags: ScoreFlags): Promise<void> {
     ...(flags.customers !== undefined && { customers: flags.customers }),
     ...(flags.terminals !== undefined && { terminals: flags.terminals }),
     ...(flags.seed !== undefined && { seed: flags.seed }),
+    ...(flags.count !== undefined && { count: flags.count }),
     split: flags.split,
   });
   const result = await runInProcess({

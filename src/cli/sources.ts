@@ -12,6 +12,9 @@ import {
 } from '../sources/index.js';
 import { intArg } from './program.js';
 
+/** Rows of the Kaggle/ULB credit-card file, the synthetic generator's default length. */
+export const SYNTHETIC_CREDITCARD_ROWS = 284_807;
+
 /** The source names every command that reads transactions accepts. */
 export const SOURCE_SPECS = [
   'simulator',
@@ -65,9 +68,11 @@ export function openSource(spec: string, options: SourceSpecOptions = {}): Sourc
         ...(options.terminals !== undefined && { nTerminals: options.terminals }),
       });
     case 'synthetic-creditcard':
+      // As many rows as the real Kaggle file unless told otherwise: commands that read a source
+      // to its end (train, evaluate, score) must not meet an endless generator.
       return createSyntheticCreditcardSource({
         seed: options.seed ?? 42,
-        ...(options.count !== undefined && { count: options.count }),
+        count: options.count ?? SYNTHETIC_CREDITCARD_ROWS,
       });
     case 'creditcard':
       return createCreditcardSource({

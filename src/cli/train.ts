@@ -149,7 +149,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     `${[
       `trained ${m.featureSet} bundle ${m.fingerprint} in ${((performance.now() - started) / 1000).toFixed(1)} s -> ${dir}`,
       `  rows ${formatCount(m.training.rows)} (${formatCount(m.training.positives)} fraud), validation ${formatCount(m.training.validationRows)} (${formatCount(m.training.validationPositives)} fraud)`,
-      `  classifier: ${m.gbdt.trees} trees; forest: ${String(m.rcf.options.numberOfTrees ?? 'default')} trees`,
+      `  classifier: ${m.gbdt.trees} trees; forest: ${bundle.rcf.options.numberOfTrees} trees x ${bundle.rcf.options.sampleSize} samples`,
       `  validation AUC ${v.classifier.auc.toFixed(4)} / AP ${v.classifier.averagePrecision.toFixed(4)} (classifier), ${v.combined.auc.toFixed(4)} / ${v.combined.averagePrecision.toFixed(4)} (combined, anomaly weight ${m.combination.anomalyWeight})`,
       `  thresholds: review >= ${m.thresholds.review.toFixed(4)}, decline >= ${m.thresholds.decline.toFixed(4)}`,
     ].join('\n')}\n`,
