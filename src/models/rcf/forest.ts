@@ -84,8 +84,7 @@ export class RandomCutForest {
     this.samplers = [];
     this.rngs = [];
     for (let t = 0; t < numberOfTrees; t++) {
-      // One leaf more than the sample: a new point is inserted before the evicted one is removed.
-      this.trees.push(new RandomCutTree(TD, sampleSize + 1, this.store.values));
+      this.trees.push(new RandomCutTree(TD, sampleSize, this.store.values));
       this.samplers.push(new TimeDecaySampler(sampleSize));
       this.rngs.push(master.fork());
     }
@@ -274,8 +273,7 @@ export class RandomCutForest {
       const rng = this.rngs[t]!;
       let sequence = firstUpdate;
       for (let j = 0; j < m; j++) {
-        const scored = ready[j] === 1;
-        if (scored) sums[j] = sums[j]! + tree.score(views[j]!);
+        if (ready[j] === 1) sums[j] = sums[j]! + tree.score(views[j]!);
         if (fed[j] === 0) continue;
         // AWS CompactSampler weight log(-log(u)) - λ·t: the lowest weights are kept, and later
         // points get lower weights, hence the exponential decay of an old point's chances.
@@ -284,20 +282,14 @@ export class RandomCutForest {
         const weight = Math.log(-Math.log(u)) - timeDecay * sequence;
         sequence++;
         if (!sampler.accepts(weight)) continue;
-        const evicted = sampler.size === sampler.capacity ? sampler.evictMax() : -1;
-        // Insert before deleting the evicted point (the tree has room for one extra leaf): a
-        // point just scored is inserted along the path its scoring traced, without walking the
-        // tree again. Insertion and deletion each keep the tree distributed as a random cut
-        // tree of its point set, so the order does not change the model.
-        const held = scored
-          ? tree.insertTraced(views[j]!, slots[j]!, rng)
-          : tree.insert(views[j]!, slots[j]!, rng);
-        sampler.add(weight, held);
-        store.refCount[held]!++;
-        if (evicted !== -1) {
+        if (sampler.size === sampler.capacity) {
+          const evicted = sampler.evictMax();
           tree.remove(store.values, evicted * this.treeDimensions);
           store.decrement(evicted);
         }
+        const held = tree.insert(views[j]!, slots[j]!, rng);
+        sampler.add(weight, held);
+        store.refCount[held]!++;
       }
     }
     for (let j = 0; j < m; j++) {

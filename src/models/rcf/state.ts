@@ -6,8 +6,11 @@ import type { RandomCutTree } from './tree.js';
 
 /** Format tag of a saved forest. */
 export const RCF_STATE_FORMAT = 'fraudstream.rcf';
-/** Version of the saved-forest layout; bumped on any incompatible change. */
-export const RCF_STATE_VERSION = 1;
+/**
+ * Version of the saved-forest layout; bumped on any incompatible change. Version 2 added the
+ * node range sums; version 1 states still load (range sums recomputed from the boxes).
+ */
+export const RCF_STATE_VERSION = 2;
 
 /** One saved tree. Arrays are base64 of little-endian typed arrays. */
 export interface RcfTreeJson {
@@ -23,6 +26,11 @@ export interface RcfTreeJson {
   readonly cutValue: string;
   /** Their masses (Int32). */
   readonly mass: string;
+  /**
+   * Their range sums (Float64). Kept up to date incrementally, so they may differ from a sum
+   * over the rebuilt box in the last bits; saved so that a restored tree continues exactly.
+   */
+  readonly rangeSum: string;
   /** Leaf ids (Int32). */
   readonly leaves: string;
   /** Their point slots (Int32). */
@@ -122,6 +130,7 @@ export function encodeState(parts: Parts): RcfStateJson {
       cutDim: b64(Int32Array.from(nodes, (n) => tree.nodeInts[4 * n + 2]!)),
       cutValue: b64(Float32Array.from(nodes, (n) => tree.nodeFloats[4 * n + 3]!)),
       mass: b64(Int32Array.from(nodes, (n) => tree.mass[n]!)),
+      rangeSum: b64(Float64Array.from(nodes, (n) => tree.rangeSum[n]!)),
       leaves: b64(Int32Array.from(leaves)),
       leafSlot: b64(Int32Array.from(leaves, (l) => tree.leafSlot[l]!)),
       leafMass: b64(Int32Array.from(leaves, (l) => tree.leafMass[l]!)),
@@ -179,7 +188,7 @@ export function decodeState(json: unknown): DecodedState {
   if (typeof json !== 'object' || json === null) fail('not an object');
   const s = json as Record<string, unknown>;
   if (s.format !== RCF_STATE_FORMAT) fail(`format must be "${RCF_STATE_FORMAT}"`);
-  if (s.version !== RCF_STATE_VERSION) fail(`unsupported version ${String(s.version)}`);
+  if (s.version !== RCF_STATE_VERSION && s.version !== 1) fail(`unsupported version ${String(s.version)}`);
   if (typeof s.options !== 'object' || s.options === null) fail('options missing');
   const options = resolveRcfOptions(s.options as ResolvedRcfOptions);
   const rngStates = s.rng;
@@ -211,6 +220,7 @@ export function decodeState(json: unknown): DecodedState {
       cutDim: int32(`trees[${i}].cutDim`, tj.cutDim),
       cutValue: float32(`trees[${i}].cutValue`, tj.cutValue),
       mass: int32(`trees[${i}].mass`, tj.mass),
+      rangeSum: s.version === 1 ? undefined : float64(`trees[${i}].rangeSum`, tj.rangeSum),
       leaves: int32(`trees[${i}].leaves`, tj.leaves),
       leafSlot: int32(`trees[${i}].leafSlot`, tj.leafSlot),
       leafMass: int32(`trees[${i}].leafMass`, tj.leafMass),
@@ -223,6 +233,10 @@ export function decodeState(json: unknown): DecodedState {
       fail(`trees[${i}] node arrays differ in length`);
     }
     if (saved.leafMass.length !== saved.leaves.length) fail(`trees[${i}] leaf arrays differ in length`);
+    if (saved.rangeSum !== undefined) {
+      if (saved.rangeSum.length !== n) fail(`trees[${i}] node arrays differ in length`);
+      if (!saved.rangeSum.every((v) => Number.isFinite(v) && v >= 0)) fail(`trees[${i}] has a bad range sum`);
+    }
     return { root, ...saved };
   });
   const samplers = (s.samplers as unknown[]).map((x, i) => {
@@ -288,6 +302,9 @@ export function decodeState(json: unknown): DecodedState {
         }
         tree.root = saved.root;
         if (!tree.rebuildDerived()) fail(`trees[${i}] is not a tree`);
+        const sums = saved.rangeSum;
+        if (sums !== undefined)
+          for (let j = 0; j < saved.nodes.length; j++) tree.rangeSum[saved.nodes[j]!] = sums[j]!;
         const reached = tree.reachable();
         if (reached.nodes.length !== saved.nodes.length || reached.leaves.length !== saved.leaves.length) {
           fail(`trees[${i}] has unreachable nodes`);

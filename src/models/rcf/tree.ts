@@ -46,8 +46,13 @@ export class RandomCutTree {
   private readonly active: Int32Array;
   /** Scratch: L1 distance from the traced point to the box of `path[k]`, for k >= `traceStop`. */
   private readonly pathDiff: Float64Array;
-  /** Whether `path`/`pathDiff`/`trace*` describe the tree as it is (no change since the trace). */
-  private traced = false;
+  /**
+   * Scratch: after a trace for an insertion, the dimensions where the point is outside the box
+   * of `path[k]` are `active[0…pathActive[k])`.
+   */
+  private readonly pathActive: Int32Array;
+  /** Scratch: dimensions found inside a box while partitioning `active`. */
+  private readonly inside: Int32Array;
   /** Internal nodes on the traced path. */
   private traceDepth = 0;
   /** First path index whose box does not contain the traced point (`traceDepth` if none). */
@@ -78,6 +83,8 @@ export class RandomCutTree {
     this.path = new Int32Array(maxLeaves + 1);
     this.active = new Int32Array(dimensions);
     this.pathDiff = new Float64Array(maxLeaves + 1);
+    this.pathActive = new Int32Array(maxLeaves + 1);
+    this.inside = new Int32Array(dimensions);
   }
 
   /** Number of points in the tree, duplicates included. */
@@ -92,21 +99,9 @@ export class RandomCutTree {
    * for it: `slot`, or the slot of an equal point already in the tree.
    */
   insert(x: Float32Array, slot: number, rng: Random): number {
-    this.trace(x);
-    return this.insertTraced(x, slot, rng);
-  }
-
-  /**
-   * {@link insert} for the point `x` that the last {@link score} call of this tree traced, with
-   * no change to the tree since: reuses that call's path and box distances, which are all the
-   * insertion needs, so that a point scored and then learned is walked once.
-   */
-  insertTraced(x: Float32Array, slot: number, rng: Random): number {
-    if (!this.traced)
-      throw new Error('RCF tree: insertTraced without a fresh trace (internal invariant broken)');
-    this.traced = false;
+    this.trace(x, true);
     const D = this.dimensions;
-    const { box, mass, rangeSum, path, pathDiff, points } = this;
+    const { box, mass, rangeSum, path, pathDiff, pathActive, active, points } = this;
     if (this.root === NO_NODE) {
       this.root = ~this.newLeaf(slot, -1);
       return slot;
@@ -120,25 +115,24 @@ export class RandomCutTree {
       const ref = path[k]!;
       if (k >= stop) {
         const diff = pathDiff[k]!;
-        const r = rng.next() * (rangeSum[ref]! + diff);
+        const newSum = rangeSum[ref]! + diff;
+        const r = rng.next() * newSum;
         if (r < diff) {
           this.splitAbove(ref, x, slot, r);
           return slot;
         }
-        // The cut fell inside the old box: grow the box and follow the existing cut. The range
-        // sum is recomputed rather than incremented so that it is a function of the box alone,
-        // bit for bit, as after a restore.
+        // The cut fell inside the old box: grow the box and follow the existing cut. The box
+        // grows by exactly the distance to x, so the range sum is updated, not recomputed (it
+        // is saved with the tree, so a restored tree carries the same value).
         const base = ref * 2 * D;
-        let sum = 0;
-        for (let d = 0; d < D; d++) {
+        const n = pathActive[k]!;
+        for (let i = 0; i < n; i++) {
+          const d = active[i]!;
           const v = x[d]!;
-          const l = Math.min(box[base + 2 * d]!, v);
-          const h = Math.max(box[base + 2 * d + 1]!, v);
-          box[base + 2 * d] = l;
-          box[base + 2 * d + 1] = h;
-          sum += h - l;
+          box[base + 2 * d] = Math.min(box[base + 2 * d]!, v);
+          box[base + 2 * d + 1] = Math.max(box[base + 2 * d + 1]!, v);
         }
-        rangeSum[ref] = sum;
+        rangeSum[ref] = newSum;
       }
       mass[ref]!++;
     }
@@ -237,7 +231,6 @@ export class RandomCutTree {
 
   /** Removes one copy of the point at `values[offset…]`, which must be in the tree. */
   remove(values: Float32Array, offset: number): void {
-    this.traced = false;
     const D = this.dimensions;
     const { mass, nodeInts, nodeFloats, points } = this;
     let ref = this.root;
@@ -308,6 +301,7 @@ export class RandomCutTree {
     const rStep = rRef < 0 ? 1 : 2;
     const rHi = rRef < 0 ? 0 : 1;
     let kept = 0;
+    let shrunk = 0;
     for (let i = 0; i < n; i++) {
       const side = sides[i]!;
       const d = side >> 1;
@@ -317,14 +311,20 @@ export class RandomCutTree {
       if ((side & 1) === 0) moved = Math.min(lSrc[lBase + lStep * d]!, rSrc[rBase + rStep * d]!);
       else moved = Math.max(lSrc[lBase + lStep * d + lHi]!, rSrc[rBase + rStep * d + rHi]!);
       if (moved === v) continue;
+      shrunk += Math.abs(moved - v);
       box[ab + side] = moved;
       sides[kept++] = side;
     }
     if (kept > 0) {
-      // Recomputed in full, in dimension order, so that it is a function of the box alone.
-      let sum = 0;
-      for (let d = 0; d < D; d++) sum += box[ab + 2 * d + 1]! - box[ab + 2 * d]!;
-      this.rangeSum[a] = sum;
+      const old = this.rangeSum[a]!;
+      if (shrunk <= 0.5 * old) this.rangeSum[a] = old - shrunk;
+      else {
+        // The box lost more than half its range (an outlier left): subtracting would leave the
+        // rounding error of the large old sum in a small one, so recompute from the box.
+        let sum = 0;
+        for (let d = 0; d < D; d++) sum += box[ab + 2 * d + 1]! - box[ab + 2 * d]!;
+        this.rangeSum[a] = sum;
+      }
     }
     return kept;
   }
@@ -362,11 +362,11 @@ export class RandomCutTree {
    * (m copies), else `1/(depth + 1)`; then at each ancestor at depth k, with p the probability
    * that a random cut of the ancestor's box extended by `x` separates `x`,
    * `score = p/(k + 1) + (1 - p)·score`. The result is multiplied by `log2(mass + 1)` so that
-   * scores of typical points are about 1. Leaves the trace that {@link insertTraced} reuses.
+   * scores of typical points are about 1.
    */
   score(x: Float32Array): number {
     const root = this.root;
-    this.trace(x);
+    this.trace(x, false);
     if (root === NO_NODE) return 0;
     const depth = this.traceDepth;
     const treeMass = root < 0 ? this.leafMass[~root]! : this.mass[root]!;
@@ -392,15 +392,14 @@ export class RandomCutTree {
    * box on the path, stopping at the first box that contains `x` (every box above contains it
    * too). Fills `path`, `pathDiff` and the `trace*` fields.
    */
-  private trace(x: Float32Array): void {
+  private trace(x: Float32Array, forInsert: boolean): void {
     const root = this.root;
-    this.traced = true;
     this.traceDepth = 0;
     this.traceStop = 0;
     this.traceDuplicate = false;
     if (root === NO_NODE) return;
     const D = this.dimensions;
-    const { box, nodeInts, nodeFloats, path, pathDiff, active, points } = this;
+    const { box, nodeInts, nodeFloats, path, pathDiff, pathActive, active, inside, points } = this;
     let depth = 0;
     let ref = root;
     while (ref >= 0) {
@@ -450,12 +449,40 @@ export class RandomCutTree {
         return;
       }
       pathDiff[k] = twiceDiff * 0.5;
+      pathActive[k] = nActive;
       k--;
     }
+    if (!forInsert) {
+      // Scoring alone only needs the distances: compact the list in place.
+      for (; k >= 0; k--) {
+        const base = path[k]! * 2 * D;
+        let twiceDiff = 0;
+        let kept = 0;
+        for (let i = 0; i < nActive; i++) {
+          const d = active[i]!;
+          const v = x[d]!;
+          const below = box[base + 2 * d]! - v;
+          const above = v - box[base + 2 * d + 1]!;
+          const c = below + Math.abs(below) + (above + Math.abs(above));
+          twiceDiff += c;
+          active[kept] = d;
+          kept += +(c !== 0);
+        }
+        if (twiceDiff === 0) break;
+        nActive = kept;
+        pathDiff[k] = twiceDiff * 0.5;
+      }
+      this.traceStop = k + 1;
+      return;
+    }
+    // For an insertion, partition the list instead, dimensions still outside first, so that the
+    // dimensions outside the box of path[k] are active[0…pathActive[k]) for every k: the
+    // insertion then grows each box only where it moves.
     for (; k >= 0; k--) {
       const base = path[k]! * 2 * D;
       let twiceDiff = 0;
       let kept = 0;
+      let dropped = 0;
       for (let i = 0; i < nActive; i++) {
         const d = active[i]!;
         const v = x[d]!;
@@ -463,12 +490,18 @@ export class RandomCutTree {
         const above = v - box[base + 2 * d + 1]!;
         const c = below + Math.abs(below) + (above + Math.abs(above));
         twiceDiff += c;
+        const outside = +(c !== 0);
         active[kept] = d;
-        kept += +(c !== 0);
+        inside[dropped] = d;
+        kept += outside;
+        dropped += 1 - outside;
       }
+      // Also when x is inside the box (kept = 0): this restores the prefix the loop overwrote.
+      for (let i = 0; i < dropped; i++) active[kept + i] = inside[i]!;
       if (twiceDiff === 0) break;
       nActive = kept;
       pathDiff[k] = twiceDiff * 0.5;
+      pathActive[k] = kept;
     }
     this.traceStop = k + 1;
   }
@@ -482,7 +515,6 @@ export class RandomCutTree {
    * absent), rescaled to the score.
    */
   attribution(x: Float32Array, high: Float64Array, low: Float64Array, weight: number): void {
-    this.traced = false;
     const root = this.root;
     if (root === NO_NODE) return;
     const D = this.dimensions;
@@ -610,7 +642,6 @@ export class RandomCutTree {
    * sums and free lists. Returns false if the links do not form one tree.
    */
   rebuildDerived(): boolean {
-    this.traced = false;
     const capacity = this.mass.length;
     const seenNodes = new Uint8Array(capacity);
     const seenLeaves = new Uint8Array(capacity);
