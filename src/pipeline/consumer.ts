@@ -38,6 +38,12 @@ export interface ConsumerOptions {
   /** @default 5000 */
   maxBackoffMs?: number;
   /**
+   * How long {@link Consumer.stop} lets a read in flight return by itself before interrupting it.
+   * Reads are bounded by the reader's `maxWaitMs`, so with the defaults they always return in time.
+   * @default 1000
+   */
+  stopGraceMs?: number;
+  /**
    * Simulated investigations for demos and replays of labelled history: each labelled
    * transaction's label is applied as feedback once the stream's event time is `delayDays`
    * past it — exactly when the training replay made it known. `undefined` = labels on
@@ -70,7 +76,20 @@ export interface ConsumerStats {
   startedAtMs: number;
 }
 
-export const DEFAULT_CONSUMER_OPTIONS = { maxDeliveries: 5, backoffMs: 100, maxBackoffMs: 5_000 };
+/** A batch scored and ready to persist. */
+interface PreparedBatch {
+  batch: readonly DeliveredRecord[];
+  results: ScoredTransaction[];
+  dead: DeadLetter[];
+  startedAtMs: number;
+}
+
+export const DEFAULT_CONSUMER_OPTIONS = {
+  maxDeliveries: 5,
+  backoffMs: 100,
+  maxBackoffMs: 5_000,
+  stopGraceMs: 1_000,
+};
 
 export class Consumer {
   readonly stats: ConsumerStats = {
@@ -84,7 +103,7 @@ export class Consumer {
     startedAtMs: Date.now(),
   };
   private readonly o: ConsumerOptions &
-    Required<Pick<ConsumerOptions, 'maxDeliveries' | 'backoffMs' | 'maxBackoffMs'>>;
+    Required<Pick<ConsumerOptions, 'maxDeliveries' | 'backoffMs' | 'maxBackoffMs' | 'stopGraceMs'>>;
   private readonly log: Logger;
   private stopping = false;
   private processing = false;
@@ -92,6 +111,7 @@ export class Consumer {
   private backoff = 0;
   private readonly pendingFeedback: Feedback[] = [];
   private running: Promise<ConsumerStats> | undefined;
+  private committing: Promise<void> | undefined;
 
   constructor(options: ConsumerOptions) {
     this.o = { ...DEFAULT_CONSUMER_OPTIONS, ...options };
@@ -114,11 +134,36 @@ export class Consumer {
     return this.running;
   }
 
-  /** Stops reading, finishes and acknowledges the batch in hand, and resolves when the loop has ended. */
+  /**
+   * Stops reading, finishes and acknowledges the batches in hand, and resolves when the loop has
+   * ended. A read in flight is given {@link ConsumerOptions.stopGraceMs} to return (its records
+   * are then processed too): interrupting it could leave records it already took pending in the
+   * stream until another consumer claims them.
+   */
   async stop(): Promise<ConsumerStats> {
     this.stopping = true;
-    if (!this.processing) await this.o.reader.close();
-    return this.running ?? this.stats;
+    const ended = this.running ?? Promise.resolve(this.stats);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.o.stopGraceMs);
+    });
+    const timedOut = await Promise.race([ended.then(() => false), graceOver]);
+    clearTimeout(timer);
+    if (timedOut && !this.processing) {
+      // A long blocking read: interrupt it, once every batch in hand is persisted and acknowledged.
+      await this.settle();
+      if (!this.processing) await this.o.reader.close();
+    }
+    return ended;
+  }
+
+  /** Resolves when no commit is in flight (commits started meanwhile are awaited too). */
+  private async settle(): Promise<void> {
+    let current: Promise<void> | undefined;
+    do {
+      current = this.committing;
+      await current;
+    } while (current !== this.committing);
   }
 
   private async loop(): Promise<ConsumerStats> {
@@ -128,57 +173,83 @@ export class Consumer {
         if (batch.length > 0) {
           this.processing = true;
           try {
-            await this.processBatch(batch);
+            const prepared = await this.prepare(batch);
+            // Persisting a batch overlaps reading and scoring the next one (the store's round
+            // trips no longer idle the CPU); commits run one after another, so acknowledgements
+            // and counters stay in order and at most two batches are in flight.
+            const previous = this.committing;
+            this.committing = (async () => {
+              await previous;
+              if (prepared) await this.commit(prepared);
+            })();
           } finally {
             this.processing = false;
           }
         }
         if (this.stopping) break;
-        if (this.backoff > 0) await sleep(this.backoff);
+        if (this.backoff > 0) {
+          await this.settle();
+          await sleep(this.backoff);
+        }
       }
     } finally {
+      await this.settle();
       await reader.close();
     }
     this.log.info({ ...this.summary() }, 'consumer stopped');
     return this.stats;
   }
 
-  /** Processes one delivered batch end to end. Exposed for tests and the Lambda-style handler. */
+  /** Processes one delivered batch end to end: features and scores, then persist and acknowledge. */
   async processBatch(batch: readonly DeliveredRecord[]): Promise<void> {
-    const started = Date.now();
-    const { reader, store } = this.o;
+    const prepared = await this.prepare(batch);
+    if (prepared) await this.commit(prepared);
+  }
+
+  /**
+   * Parses, computes features and scores. Malformed records become dead letters. Returns
+   * `undefined` when the batch had to be released (the feature state failed).
+   */
+  private async prepare(batch: readonly DeliveredRecord[]): Promise<PreparedBatch | undefined> {
+    const startedAtMs = Date.now();
     const transactions: Transaction[] = [];
     const records: DeliveredRecord[] = [];
-    const dead: { record: DeliveredRecord; letter: DeadLetter }[] = [];
+    const dead: DeadLetter[] = [];
     for (const record of batch) {
       if (record.deliveries > this.o.maxDeliveries) {
-        dead.push({
-          record,
-          letter: deadLetter(
-            record,
-            `max-deliveries: delivered ${record.deliveries} times`,
-            'PoisonRecordError',
-          ),
-        });
+        dead.push(
+          deadLetter(record, `max-deliveries: delivered ${record.deliveries} times`, 'PoisonRecordError'),
+        );
         continue;
       }
       const parsed = parsePayload(record.payload);
       if (parsed instanceof ParseError) {
-        dead.push({ record, letter: deadLetter(record, parsed.message, parsed.name) });
+        dead.push(deadLetter(record, parsed.message, parsed.name));
         continue;
       }
       transactions.push(parsed);
       records.push(record);
     }
-
-    // Everything that can fail for a reason outside the record (feature state, store) happens in
-    // here: the batch is then released for redelivery, never acknowledged, never lost.
     try {
       const results = await this.scoreRecords(transactions, records);
-      if (dead.length > 0) await store.deadLetter(dead.map((d) => d.letter));
+      return { batch, results, dead, startedAtMs };
+    } catch (err) {
+      await this.releaseFailed(batch, err, 'features failed');
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores dead letters and results, then acknowledges the whole batch — only after the store
+   * confirmed. If anything fails, nothing of the batch is acknowledged: it is released and comes
+   * back later (writes are idempotent, so a partial write is harmless).
+   */
+  private async commit({ batch, results, dead, startedAtMs }: PreparedBatch): Promise<void> {
+    const { reader, store } = this.o;
+    try {
+      if (dead.length > 0) await store.deadLetter(dead);
       const persisted =
         results.length > 0 ? await store.persistBatch(results) : { written: 0, duplicates: 0 };
-      // Only now is everything in this batch stored: acknowledge all of it.
       await reader.ack(batch);
       this.backoff = 0;
       const done = Date.now();
@@ -191,33 +262,35 @@ export class Consumer {
         this.stats.decisions[r.decision]++;
         this.stats.latency.record(done - r.enqueuedAtMs);
       }
-      for (const d of dead)
-        this.log.warn({ position: d.letter.position, reason: d.letter.reason }, 'dead-lettered');
+      for (const d of dead) this.log.warn({ position: d.position, reason: d.reason }, 'dead-lettered');
       this.log.info(
         {
           records: batch.length,
           persisted: persisted.written,
           duplicates: persisted.duplicates,
           deadLettered: dead.length,
-          ms: done - started,
+          ms: done - startedAtMs,
         },
         'batch',
       );
     } catch (err) {
-      // The store did not confirm: nothing of this batch is acknowledged; it comes back later.
-      await reader.release(batch);
-      this.stats.released += batch.length;
-      this.backoff = Math.min(this.o.maxBackoffMs, this.backoff > 0 ? this.backoff * 2 : this.o.backoffMs);
-      this.log.error(
-        {
-          err: err instanceof FraudstreamError ? err.message : String(err),
-          records: batch.length,
-          retryInMs: this.backoff,
-        },
-        'persist failed; batch released for redelivery',
-      );
+      await this.releaseFailed(batch, err, 'persist failed');
     }
     this.o.onBatch?.(this.stats);
+  }
+
+  private async releaseFailed(batch: readonly DeliveredRecord[], err: unknown, what: string): Promise<void> {
+    await this.o.reader.release(batch);
+    this.stats.released += batch.length;
+    this.backoff = Math.min(this.o.maxBackoffMs, this.backoff > 0 ? this.backoff * 2 : this.o.backoffMs);
+    this.log.error(
+      {
+        err: err instanceof FraudstreamError ? err.message : String(err),
+        records: batch.length,
+        retryInMs: this.backoff,
+      },
+      `${what}; batch released for redelivery`,
+    );
   }
 
   /** Features, scores and documents of the parsed records of a batch. */

@@ -64,6 +64,7 @@ export class MemoryStore implements Store {
   private alerts: Alert[] = [];
   private deadLetters: DeadLetter[] = [];
   private deadLetterCount = 0;
+  private readonly deadLetterPositions = new Set<string>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.options = resolveMemoryStoreOptions(options);
@@ -104,8 +105,10 @@ export class MemoryStore implements Store {
   }
 
   async deadLetter(items: readonly DeadLetter[]): Promise<void> {
-    this.deadLetters.push(...items);
-    this.deadLetterCount += items.length;
+    const fresh = items.filter((d) => !this.deadLetterPositions.has(d.position));
+    for (const d of fresh) this.deadLetterPositions.add(d.position);
+    this.deadLetters.push(...fresh);
+    this.deadLetterCount += fresh.length;
     if (this.deadLetters.length > this.options.maxRecent * 2) {
       this.deadLetters = this.deadLetters.slice(-this.options.maxRecent);
     }

@@ -125,7 +125,7 @@ export interface Store {
    * is stored (the pipeline acknowledges records after this). Idempotent per record key.
    */
   persistBatch(results: readonly ScoredTransaction[]): Promise<PersistResult>;
-  /** Stores dead letters (append-only). */
+  /** Stores dead letters (append-only), once per transport position: redelivered poison is not counted twice. */
   deadLetter(items: readonly DeadLetter[]): Promise<void>;
   /** The stored document of a record, or undefined. */
   getTransaction(key: string): Promise<ScoredTransaction | undefined>;

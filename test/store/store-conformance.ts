@@ -134,6 +134,10 @@ export function describeStoreConformance(
         { position: '8', payload: '', reason: 'payload: empty', errorName: 'ParseError', atMs: t0 + 1 },
       ]);
       expect(await store.countDeadLetters()).toBe(2);
+      await store.deadLetter([
+        { position: '8', payload: '', reason: 'payload: empty', errorName: 'ParseError', atMs: t0 + 2 },
+      ]);
+      expect(await store.countDeadLetters()).toBe(2);
       const recent = await store.recentDeadLetters(5);
       expect(recent.map((d) => d.position)).toEqual(['8', '7']);
       expect(recent[1]?.payload).toBe('{"amount":');

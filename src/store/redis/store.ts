@@ -127,20 +127,37 @@ export class RedisStore implements Store {
     if (items.length === 0) return;
     const { deadLetters, deadLetterCount } = this.keys;
     const maxLen = String(this.options.maxAlerts);
-    const sends: Promise<unknown>[] = items.map((item) =>
-      this.connection.send(deadLetters, [
-        'XADD',
-        deadLetters,
-        'MAXLEN',
-        '~',
-        maxLen,
-        '*',
-        'dead',
-        JSON.stringify(item),
-      ]),
-    );
-    sends.push(this.connection.send(deadLetterCount, ['INCRBY', deadLetterCount, String(items.length)]));
     try {
+      // A record dead-lettered again after a redelivery is stored once: a marker per position,
+      // set with NX, admits only the first. Markers expire with the series retention.
+      const admitted = await Promise.all(
+        items.map((item) => {
+          const marker = `${deadLetters}:seen:${item.position}`;
+          return this.connection.send<string | null>(marker, [
+            'SET',
+            marker,
+            '1',
+            'NX',
+            'PX',
+            String(this.options.seriesRetentionMs),
+          ]);
+        }),
+      );
+      const fresh = items.filter((_, i) => admitted[i] === 'OK');
+      if (fresh.length === 0) return;
+      const sends: Promise<unknown>[] = fresh.map((item) =>
+        this.connection.send(deadLetters, [
+          'XADD',
+          deadLetters,
+          'MAXLEN',
+          '~',
+          maxLen,
+          '*',
+          'dead',
+          JSON.stringify(item),
+        ]),
+      );
+      sends.push(this.connection.send(deadLetterCount, ['INCRBY', deadLetterCount, String(fresh.length)]));
       await Promise.all(sends);
     } catch (error) {
       throw asStoreError(error, 'redis store: storing dead letters failed');
