@@ -1,21 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** The built CLI, as `npx fraudstream` runs it (`npm test` builds first). */
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-const SMALL = ['--customers', '400', '--terminals', '800'];
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('node', [CLI, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { CLI, runCli as run, SMALL, trainSmallBundle } from '../helpers/cli.js';
 
 /** Counts stdout lines without holding them, for large outputs. */
 function countLines(args: string[]): Promise<{ code: number; lines: number; stderr: string }> {
@@ -75,22 +63,7 @@ describe('fraudstream CLI', () => {
 
   it('trains, scores a recorded file with malformed lines, and writes one result per transaction', async () => {
     const models = join(dir, 'models');
-    const train = await run([
-      'train',
-      ...SMALL,
-      '--train-from',
-      '2018-05-10',
-      '--train-to',
-      '2018-05-20',
-      '--trees',
-      '30',
-      '--rcf-trees',
-      '10',
-      '--out',
-      models,
-    ]);
-    expect(train.code, train.stderr).toBe(0);
-    expect(train.stderr).toMatch(/trained transactions bundle [0-9a-f]{16}/);
+    await trainSmallBundle(models);
     const produced = await run([
       'produce',
       '--source',

@@ -1,34 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run, SMALL, trainSmallBundle } from '../helpers/cli.js';
 import { KINESALITE_CREDENTIALS, type KinesaliteHandle, startKinesalite } from '../helpers/kinesalite.js';
-
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-const SMALL = ['--customers', '400', '--terminals', '800'];
-
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'node',
-      [CLI, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('CLI over Kinesis (kinesalite)', () => {
   let kinesis: KinesaliteHandle;
   let dir: string;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   beforeAll(async () => {
     kinesis = await startKinesalite();
     dir = await mkdtemp(join(tmpdir(), 'fraudstream-kinesis-'));
@@ -46,24 +26,7 @@ describe('CLI over Kinesis (kinesalite)', () => {
 
   it('produces to a Kinesis stream and consumes every record from it', async () => {
     const models = join(dir, 'models');
-    const train = await run(
-      [
-        'train',
-        ...SMALL,
-        '--train-from',
-        '2018-05-10',
-        '--train-to',
-        '2018-05-20',
-        '--trees',
-        '20',
-        '--rcf-trees',
-        '5',
-        '--out',
-        models,
-      ],
-      env,
-    );
-    expect(train.code, train.stderr).toBe(0);
+    await trainSmallBundle(models);
     const produced = await run(
       [
         'produce',

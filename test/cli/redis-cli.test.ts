@@ -20,7 +20,7 @@ import {
   startCli,
   trainSmallBundle,
   waitUntil,
-} from '../crash/cli-process.js';
+} from '../helpers/cli.js';
 import {
   type RedisClusterHandle,
   type RedisServerHandle,

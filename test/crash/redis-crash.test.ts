@@ -9,12 +9,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/index.js';
 import {
-  type RedisServerHandle,
-  randomKeyPrefix,
-  skipWithoutRedis,
-  startRedisServer,
-} from '../helpers/redis-server.js';
-import {
   connectRaw,
   killAllStarted,
   pendingCount,
@@ -28,7 +22,13 @@ import {
   streamIds,
   trainSmallBundle,
   waitUntil,
-} from './cli-process.js';
+} from '../helpers/cli.js';
+import {
+  type RedisServerHandle,
+  randomKeyPrefix,
+  skipWithoutRedis,
+  startRedisServer,
+} from '../helpers/redis-server.js';
 
 const GROUP = 'fraudstream';
 /** Key of the only shard of a stream produced without `--shards`. */

@@ -119,6 +119,8 @@ export async function trainSmallBundle(out: string): Promise<void> {
     out,
   ]);
   if (r.code !== 0) throw new Error(`train failed (${r.code}): ${r.stderr}`);
+  if (!/trained transactions bundle [0-9a-f]{16}/.test(r.stderr))
+    throw new Error(`train did not report its bundle: ${r.stderr}`);
 }
 
 /** `produce --source simulator` of `count` records into a Redis stream; returns the CLI result. */
