@@ -29,6 +29,10 @@ export class RandomCutTree {
   readonly nodeFloats: Float32Array;
   readonly parent: Int32Array;
   readonly mass: Int32Array;
+  /**
+   * Sum of the side lengths of each internal node's box, kept up to date incrementally as the
+   * box grows and shrinks (and saved with the state, so a restored tree has the same values).
+   */
   readonly rangeSum: Float64Array;
   readonly box: Float32Array;
   readonly leafSlot: Int32Array;
