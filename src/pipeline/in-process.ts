@@ -89,9 +89,13 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       batchSize,
       format: 'auto',
     });
-  } finally {
+  } catch (err) {
+    // A source that fails (a bad file) must not leave the consumer reading forever.
     transport?.end();
+    await consumer.stop();
+    throw err;
   }
+  transport?.end();
   if (options.stream) {
     target = produced.sent;
     const s = consumer.stats;
