@@ -133,6 +133,30 @@ describe('GbdtModel predictions and JSON', () => {
     expect(proba[3]).toBeCloseTo(1 / (1 + Math.exp(-compiled[3]!)), 15);
   });
 
+  it('matches the node arrays when the generated code spans several chunks with different feature subsets', () => {
+    // Column sampling gives each tree, hence each generated chunk, its own feature subset, so
+    // the per-chunk feature locals differ; deep trees push the forest past one chunk's splits.
+    const wide = gaussianClasses(3_000, [0.7, -0.5, 0.4, 0.3, -0.2, 0.2, 0.1, 0, 0, 0], 0.8, 81);
+    const noise = new Random(82);
+    for (let i = 0; i < wide.x.data.length; i++) if (noise.next() < 0.05) wide.x.data[i] = Number.NaN;
+    const deep = trainGbdt(wide.x, wide.y, {
+      nTrees: 60,
+      maxDepth: 6,
+      minChildWeight: 0,
+      colsampleByTree: 0.3,
+      seed: 83,
+    });
+    let splits = 0;
+    for (const tree of deep.toJSON().trees) for (const f of tree.feature) if (f >= 0) splits++;
+    expect(splits).toBeGreaterThan(2_500);
+    const compiled = deep.predictMargin(wide.x);
+    const generic = deep.predictMarginGeneric(wide.x);
+    for (let r = 0; r < wide.x.nRows; r++) {
+      expect(compiled[r]).toBeCloseTo(generic[r]!, 9);
+      if (r < 200) expect(deep.predictRowMargin(wide.x.data, r * wide.x.nCols)).toBe(compiled[r]);
+    }
+  });
+
   it('rounds row inputs to float32 like XGBoost', () => {
     const tree = HAND_MADE.trees[0]!;
     const json: GbdtModelJson = {
