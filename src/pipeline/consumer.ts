@@ -182,6 +182,8 @@ export class Consumer {
               await previous;
               if (prepared) await this.commit(prepared);
             })();
+            // Bounds the overlap: the next read starts only once the commit before this one is done.
+            await previous;
           } finally {
             this.processing = false;
           }

@@ -192,6 +192,35 @@ describe('consumer end to end (memory transport, memory store)', () => {
     expect(new Set([...store.values()].map((d) => d.transaction.id)).size).toBe(some.length);
   });
 
+  it('persists one batch while it scores the next, never holding more than two', async () => {
+    const { bundle, live } = await fixture();
+    const transport = new MemoryTransport();
+    const some = live.slice(0, 500);
+    await transport
+      .writer()
+      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
+    transport.end();
+    let maxHeld = 0;
+    class SlowStore extends MemoryStore {
+      override async persistBatch(results: readonly ScoredTransaction[]): Promise<PersistResult> {
+        await new Promise((r) => setTimeout(r, 10));
+        // Records taken from the stream and not yet acknowledged, seen at the end of a slow write.
+        maxHeld = Math.max(maxHeld, transport.pending);
+        return super.persistBatch(results);
+      }
+    }
+    const store = new SlowStore();
+    const consumer = new Consumer({
+      reader: transport.reader({ maxBatch: 50, maxWaitMs: 5 }),
+      store,
+      featureSet: createFeatureSet('transactions'),
+      scorer: new Scorer(bundle),
+    });
+    await consumer.run();
+    expect(await store.countTransactions()).toBe(500);
+    expect(maxHeld).toBe(100);
+  });
+
   it('stops gracefully while waiting for records', async () => {
     const { bundle } = await fixture();
     const transport = new MemoryTransport();
