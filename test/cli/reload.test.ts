@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killAllStarted, runCli, SMALL, startCli, trainSmallBundle, waitUntil } from '../helpers/cli.js';
+import { randomKeyPrefix, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
+
+async function fingerprintOf(models: string): Promise<string> {
+  return (JSON.parse(await readFile(join(models, 'manifest.json'), 'utf8')) as { fingerprint: string })
+    .fingerprint;
+}
+
+describe.skipIf(skipWithoutRedis())('consume reloads a retrained bundle without stopping', () => {
+  afterAll(async () => {
+    await killAllStarted();
+  });
+
+  it('picks up a new manifest between batches and keeps consuming', async () => {
+    const server = await startRedisServer();
+    const dir = await mkdtemp(join(tmpdir(), 'fraudstream-reload-'));
+    try {
+      const models = join(dir, 'models');
+      await trainSmallBundle(models);
+      const first = await fingerprintOf(models);
+      const stream = randomKeyPrefix('reload').slice(0, -1);
+      const prefix = randomKeyPrefix('reload');
+      const consumer = startCli([
+        'consume',
+        '--from',
+        server.url,
+        '--stream',
+        stream,
+        '--prefix',
+        prefix,
+        '--models',
+        models,
+        '--log-level',
+        'info',
+      ]);
+      await waitUntil('the consumer to start', () => consumer.stderr().includes('consumer started'));
+      const retrain = await runCli([
+        'train',
+        ...SMALL,
+        '--train-from',
+        '2018-05-12',
+        '--train-to',
+        '2018-05-22',
+        '--trees',
+        '15',
+        '--rcf-trees',
+        '5',
+        '--out',
+        models,
+      ]);
+      expect(retrain.code, retrain.stderr).toBe(0);
+      const second = await fingerprintOf(models);
+      expect(second).not.toBe(first);
+      await waitUntil('the reload', () => consumer.stderr().includes('model bundle reloaded'), 20_000);
+      expect(consumer.stderr()).toContain(second);
+      const produced = await runCli([
+        'produce',
+        '--source',
+        'simulator',
+        ...SMALL,
+        '--days',
+        '60',
+        '--count',
+        '300',
+        '--to',
+        server.url,
+        '--stream',
+        stream,
+      ]);
+      expect(produced.code, produced.stderr).toBe(0);
+      await waitUntil(
+        '300 records persisted',
+        () => /"persisted":300\b/.test(consumer.stderr()) || persistedAtLeast(consumer.stderr(), 300),
+      );
+      consumer.signal('SIGTERM');
+      const exit = await consumer.exited;
+      expect(exit.code).toBe(0);
+      expect(consumer.stderr()).not.toContain('reload failed');
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+/** Sums the `persisted` counts of the consumer's per-batch log lines (JSON, one per line). */
+function persistedAtLeast(stderr: string, n: number): boolean {
+  let total = 0;
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"msg":"batch"')) continue;
+    total += (JSON.parse(line) as { persisted: number }).persisted;
+  }
+  return total >= n;
+}
