@@ -46,4 +46,4 @@ export {
 } from './redis/index.js';
 export { LineWriter } from './stdout.js';
 export type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from './types.js';
-export { DEFAULT_READ_OPTIONS } from './types.js';
+export { DEFAULT_READ_OPTIONS, resolveReadOptions } from './types.js';

@@ -1,9 +1,9 @@
 import { BackpressureError, ClosedError, ConfigError } from '../errors/index.js';
 import {
-  DEFAULT_READ_OPTIONS,
   type DeliveredRecord,
   type OutgoingRecord,
   type ReadOptions,
+  resolveReadOptions,
   type StreamReader,
   type StreamWriter,
 } from './types.js';
@@ -102,7 +102,7 @@ export class MemoryTransport {
 
   /** A reader competing with other readers of this stream for records. */
   reader(options: ReadOptions = {}): StreamReader {
-    return new MemoryStreamReader(this, { ...DEFAULT_READ_OPTIONS, ...options });
+    return new MemoryStreamReader(this, resolveReadOptions(options));
   }
 
   /** No more records will be published; readers stop once all delivered records are acknowledged. */

@@ -7,6 +7,8 @@
  * consumers acknowledge only what they have persisted and make persistence idempotent.
  */
 
+import { ConfigError } from '../errors/index.js';
+
 /** A record on its way into a stream. */
 export interface OutgoingRecord {
   /** The payload exactly as it will be delivered (usually one JSON document). */
@@ -74,3 +76,16 @@ export interface StreamReader extends AsyncIterable<readonly DeliveredRecord[]> 
 }
 
 export const DEFAULT_READ_OPTIONS = { maxBatch: 500, maxWaitMs: 50 } as const satisfies Required<ReadOptions>;
+
+/** Merges read options over {@link DEFAULT_READ_OPTIONS} and validates them; every reader calls this. */
+export function resolveReadOptions(options: ReadOptions = {}): Required<ReadOptions> {
+  const maxBatch = options.maxBatch ?? DEFAULT_READ_OPTIONS.maxBatch;
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_READ_OPTIONS.maxWaitMs;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new ConfigError(`maxBatch must be an integer >= 1, got ${String(maxBatch)}`);
+  }
+  if (!Number.isInteger(maxWaitMs) || maxWaitMs < 0) {
+    throw new ConfigError(`maxWaitMs must be an integer >= 0, got ${String(maxWaitMs)}`);
+  }
+  return { maxBatch, maxWaitMs };
+}

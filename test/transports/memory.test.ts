@@ -126,5 +126,7 @@ describe('MemoryTransport', () => {
     t.end();
     await expect(t.writer().publish(records(1))).rejects.toBeInstanceOf(ClosedError);
     expect(() => new MemoryTransport({ capacity: 0 })).toThrow(ConfigError);
+    expect(() => t.reader({ maxBatch: 0 })).toThrow(ConfigError);
+    expect(() => t.reader({ maxWaitMs: -1 })).toThrow(ConfigError);
   });
 });

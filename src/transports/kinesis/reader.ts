@@ -8,8 +8,8 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
-import { ConfigError, FraudstreamError, TransientStoreError } from '../../errors/index.js';
-import type { DeliveredRecord, ReadOptions, StreamReader } from '../types.js';
+import { FraudstreamError, TransientStoreError } from '../../errors/index.js';
+import { type DeliveredRecord, type ReadOptions, resolveReadOptions, type StreamReader } from '../types.js';
 import {
   compareSequenceNumbers,
   errorMessage,
@@ -110,8 +110,7 @@ export class KinesisStreamReader implements StreamReader {
     this.options = options;
     this.client = client;
     this.releaseClient = releaseClient;
-    this.maxBatch = integerAtLeast('maxBatch', readOptions.maxBatch ?? 500, 1);
-    this.maxWaitMs = integerAtLeast('maxWaitMs', readOptions.maxWaitMs ?? 50, 0);
+    ({ maxBatch: this.maxBatch, maxWaitMs: this.maxWaitMs } = resolveReadOptions(readOptions));
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly DeliveredRecord[]> {
@@ -457,11 +456,4 @@ function rewind(shard: ShardState, sequenceNumber: string): void {
   shard.iterator = undefined;
   shard.resume = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber };
   shard.finished = false;
-}
-
-function integerAtLeast(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -30,7 +30,14 @@ import {
   type RedisCommandConnection,
   type RedisConnectionOptions,
 } from '../../redis/index.js';
-import type { DeliveredRecord, OutgoingRecord, ReadOptions, StreamReader, StreamWriter } from '../types.js';
+import {
+  type DeliveredRecord,
+  type OutgoingRecord,
+  type ReadOptions,
+  resolveReadOptions,
+  type StreamReader,
+  type StreamWriter,
+} from '../types.js';
 
 /**
  * Receives records that will never be processed. Implemented by readers that have a
@@ -525,8 +532,7 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
     this.options = options;
     this.connection = connection;
     this.releaseConnection = releaseConnection;
-    this.maxBatch = positiveInt('maxBatch', readOptions.maxBatch ?? 500);
-    this.maxWaitMs = positiveInt('maxWaitMs', readOptions.maxWaitMs ?? 50, 0);
+    ({ maxBatch: this.maxBatch, maxWaitMs: this.maxWaitMs } = resolveReadOptions(readOptions));
     options.shardKeys.forEach((key, i) => {
       this.shardIndex.set(key, i);
     });
