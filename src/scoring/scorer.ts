@@ -52,6 +52,8 @@ export class Scorer {
   private rules: Rule[] = [];
   private readonly options: Required<Omit<ScorerOptions, 'rules'>> & Pick<ScorerOptions, 'rules'>;
   private nFeatures = 0;
+  /** Feature name → column, built once per bundle for rules. */
+  private featureIndex = new Map<string, number>();
   private x32 = new Float32Array(0);
   private z = new Float64Array(0);
   private shapOut = new Float64Array(0);
@@ -77,6 +79,7 @@ export class Scorer {
     this.bundle = bundle;
     this.rules = this.options.rules ?? bundle.manifest.rules;
     this.nFeatures = bundle.manifest.featureNames.length;
+    this.featureIndex = new Map(bundle.manifest.featureNames.map((name, j) => [name, j]));
     this.shapOut = new Float64Array(this.nFeatures + 1);
   }
 
@@ -124,8 +127,8 @@ export class Scorer {
         const input: RuleInput = {
           transaction: tx,
           features: (name) => {
-            const k = manifest.featureNames.indexOf(name);
-            return k < 0 ? undefined : features[row + k];
+            const k = this.featureIndex.get(name);
+            return k === undefined ? undefined : features[row + k];
           },
           scores: { fraudScore: score, classifierProbability: p, anomalyScore: raw, anomalyNormalized: a },
         };
