@@ -1,10 +1,8 @@
-import { ConfigError } from '../../errors/index.js';
 import { Random } from '../../random/index.js';
+import { FED, ForestKernel, READY } from './kernel.js';
 import { type RcfOptions, type ResolvedRcfOptions, resolveRcfOptions } from './options.js';
-import { PointStore } from './point-store.js';
-import { TimeDecaySampler } from './sampler.js';
 import { decodeState, encodeState, type RcfStateJson } from './state.js';
-import { RandomCutTree } from './tree.js';
+import { attribution } from './tree.js';
 
 /**
  * Directional attribution of an anomaly score (AWS `DiVector`): `high[d]` is the part of the
@@ -19,7 +17,7 @@ export interface DiVector {
 }
 
 /**
- * Points handled per block by the batch methods. Within a block the forest works tree by tree,
+ * Points handled per block by the batch methods. Within a block the kernel works tree by tree,
  * so one tree's arrays stay in cache while it scores and learns every point of the block.
  */
 const BLOCK = 1024;
@@ -49,11 +47,11 @@ export class RandomCutForest {
   /** Resolved options, defaults applied. */
   readonly options: ResolvedRcfOptions;
   private readonly treeDimensions: number;
-  private readonly trees: RandomCutTree[];
-  private readonly samplers: TimeDecaySampler[];
-  /** One generator per tree, so trees evolve independently and can be run tree by tree. */
-  private readonly rngs: Random[];
-  private readonly store: PointStore;
+  /**
+   * The trees, their samplers and generators, the shared point store and the block in flight,
+   * in WebAssembly memory (see kernel.ts and assembly/kernel.ts).
+   */
+  private readonly kernel: ForestKernel;
   /** Points given to `update`. */
   private seen = 0;
   /** Points given to the trees (shingles once the first is full). */
@@ -61,42 +59,31 @@ export class RandomCutForest {
   /** Last `shingleSize` input points (ring buffer whose oldest entry is at `shingleStart`). */
   private readonly shingle: Float32Array;
   private shingleStart = 0;
-  /** Scratch for a block: shingled points, one view per point, their slots, sums and flags. */
-  private readonly blockPoints: Float32Array;
+  /** One view per block point into the kernel's block (`treeDimensions` floats each). */
   private readonly blockViews: Float32Array[];
-  private readonly blockSlots: Int32Array;
-  private readonly blockSums: Float64Array;
-  private readonly blockFed: Uint8Array;
-  private readonly blockReady: Uint8Array;
   /** Output of the one-point methods, reused to keep them allocation-free. */
   private readonly single = new Float64Array(1);
 
+  /**
+   * @throws ConfigError on invalid options, or if the forest does not fit in a WebAssembly
+   * memory (4 GiB: dimensions × shingleSize × sampleSize × numberOfTrees too large).
+   */
   constructor(options: RcfOptions) {
     this.options = resolveRcfOptions(options);
     const { dimensions, shingleSize, numberOfTrees, sampleSize, seed } = this.options;
     this.dimensions = dimensions;
     const TD = dimensions * shingleSize;
     this.treeDimensions = TD;
-    // Every sampled point of every tree, plus the points of one block in flight.
-    this.store = new PointStore(TD, numberOfTrees * sampleSize + BLOCK);
+    // The store holds every sampled point of every tree, plus the points of one block in flight.
+    this.kernel = new ForestKernel(TD, sampleSize, numberOfTrees, numberOfTrees * sampleSize + BLOCK, BLOCK);
+    // One generator per tree, so trees evolve independently and can be run tree by tree.
     const master = new Random(seed);
-    this.trees = [];
-    this.samplers = [];
-    this.rngs = [];
-    for (let t = 0; t < numberOfTrees; t++) {
-      this.trees.push(new RandomCutTree(TD, sampleSize, this.store.values));
-      this.samplers.push(new TimeDecaySampler(sampleSize));
-      this.rngs.push(master.fork());
-    }
+    for (const tree of this.kernel.trees) tree.rngWords = master.fork().getState();
     this.shingle = new Float32Array(TD);
-    this.blockPoints = new Float32Array(BLOCK * TD);
+    const { blockPoints, stride } = this.kernel;
     this.blockViews = Array.from({ length: BLOCK }, (_, j) =>
-      this.blockPoints.subarray(j * TD, (j + 1) * TD),
+      blockPoints.subarray(j * stride, j * stride + TD),
     );
-    this.blockSlots = new Int32Array(BLOCK);
-    this.blockSums = new Float64Array(BLOCK);
-    this.blockFed = new Uint8Array(BLOCK);
-    this.blockReady = new Uint8Array(BLOCK);
   }
 
   /** Points given to {@link update} so far. */
@@ -173,8 +160,9 @@ export class RandomCutForest {
     if (!this.isReady) return { high, low, total: 0 };
     const x = this.blockViews[0]!;
     this.shingleWith(point, 0, x);
-    const weight = 1 / this.trees.length;
-    for (const tree of this.trees) tree.attribution(x, high, low, weight);
+    const { trees, points, stride } = this.kernel;
+    const weight = 1 / trees.length;
+    for (const tree of trees) attribution(tree, points, stride, x, high, low, weight);
     let total = 0;
     for (let d = 0; d < high.length; d++) total += high[d]! + low[d]!;
     return { high, low, total };
@@ -186,13 +174,10 @@ export class RandomCutForest {
     this.orderedShingleInto(shingle);
     return encodeState({
       options: this.options,
-      rngStates: this.rngs.map((r) => r.getState()),
       seen: this.seen,
       treeUpdates: this.treeUpdates,
       shingle,
-      store: this.store,
-      trees: this.trees,
-      samplers: this.samplers,
+      kernel: this.kernel,
     });
   }
 
@@ -203,14 +188,7 @@ export class RandomCutForest {
   static fromJSON(json: unknown): RandomCutForest {
     const decoded = decodeState(json);
     const forest = new RandomCutForest(decoded.options);
-    decoded.restore({ store: forest.store, trees: forest.trees, samplers: forest.samplers });
-    decoded.rngStates.forEach((state, t) => {
-      try {
-        forest.rngs[t] = Random.fromState(state);
-      } catch (error) {
-        throw new ConfigError(`invalid RCF state: rng of tree ${t}`, { cause: error });
-      }
-    });
+    decoded.restore(forest.kernel);
     forest.seen = decoded.seen;
     forest.treeUpdates = decoded.treeUpdates;
     forest.shingle.set(decoded.shingle);
@@ -229,15 +207,9 @@ export class RandomCutForest {
 
   private runBlock(mode: Mode, points: ArrayLike<number>, start: number, m: number, out: Float64Array): void {
     const D = this.dimensions;
-    const { shingleSize, outputAfter, timeDecay } = this.options;
-    const {
-      blockViews: views,
-      blockSlots: slots,
-      blockSums: sums,
-      blockFed: fed,
-      blockReady: ready,
-      store,
-    } = this;
+    const { shingleSize, outputAfter, timeDecay, numberOfTrees } = this.options;
+    const { blockViews: views, kernel } = this;
+    const { blockFlags: flags, blockSums: sums } = kernel;
     const scoring = mode !== 'update';
     const learning = mode !== 'score';
     const firstUpdate = this.treeUpdates;
@@ -250,52 +222,24 @@ export class RandomCutForest {
       sums[j] = 0;
       if (!learning) {
         this.shingleWith(points, offset, views[j]!);
-        fed[j] = 0;
-        ready[j] = this.treeUpdates >= outputAfter ? 1 : 0;
+        flags[j] = this.treeUpdates >= outputAfter ? READY : 0;
         continue;
       }
-      ready[j] = scoring && firstUpdate + fedCount >= outputAfter ? 1 : 0;
+      let flag = scoring && firstUpdate + fedCount >= outputAfter ? READY : 0;
       this.pushShingle(points, offset);
       this.seen++;
-      fed[j] = this.seen >= shingleSize ? 1 : 0;
-      if (fed[j] === 1) {
+      if (this.seen >= shingleSize) {
         this.orderedShingleInto(views[j]!);
-        // The block pins its own points so that no tree frees them while others still need them.
-        slots[j] = store.add(views[j]!);
-        store.refCount[slots[j]!] = 1;
+        flag |= FED;
         fedCount++;
       }
+      flags[j] = flag;
     }
-    const trees = this.trees;
-    for (let t = 0; t < trees.length; t++) {
-      const tree = trees[t]!;
-      const sampler = this.samplers[t]!;
-      const rng = this.rngs[t]!;
-      let sequence = firstUpdate;
-      for (let j = 0; j < m; j++) {
-        if (ready[j] === 1) sums[j] = sums[j]! + tree.score(views[j]!);
-        if (fed[j] === 0) continue;
-        // AWS CompactSampler weight log(-log(u)) - λ·t: the lowest weights are kept, and later
-        // points get lower weights, hence the exponential decay of an old point's chances.
-        let u = rng.next();
-        while (u === 0) u = rng.next();
-        const weight = Math.log(-Math.log(u)) - timeDecay * sequence;
-        sequence++;
-        if (!sampler.accepts(weight)) continue;
-        if (sampler.size === sampler.capacity) {
-          const evicted = sampler.evictMax();
-          tree.remove(store.values, evicted * this.treeDimensions);
-          store.decrement(evicted);
-        }
-        const held = tree.insert(views[j]!, slots[j]!, rng);
-        sampler.add(weight, held);
-        store.refCount[held]!++;
-      }
-    }
-    for (let j = 0; j < m; j++) {
-      if (fed[j] === 1) store.decrement(slots[j]!);
-      out[start + j] = ready[j] === 1 ? sums[j]! / trees.length : 0;
-    }
+    // The block pins its own points so that no tree frees them while others still need them.
+    if (fedCount > 0) kernel.pinBlock(m);
+    for (let t = 0; t < numberOfTrees; t++) kernel.runTree(t, m, firstUpdate, timeDecay);
+    if (fedCount > 0) kernel.unpinBlock(m);
+    for (let j = 0; j < m; j++) out[start + j] = (flags[j]! & READY) !== 0 ? sums[j]! / numberOfTrees : 0;
     this.treeUpdates = firstUpdate + fedCount;
   }
 

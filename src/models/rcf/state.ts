@@ -1,16 +1,17 @@
 import { ConfigError } from '../../errors/index.js';
+import { Random } from '../../random/index.js';
+import type { ForestKernel } from './kernel.js';
 import { type ResolvedRcfOptions, resolveRcfOptions } from './options.js';
-import type { PointStore } from './point-store.js';
-import type { TimeDecaySampler } from './sampler.js';
-import type { RandomCutTree } from './tree.js';
+import { reachable, rebuildTree } from './tree.js';
 
 /** Format tag of a saved forest. */
 export const RCF_STATE_FORMAT = 'fraudstream.rcf';
 /**
- * Version of the saved-forest layout; bumped on any incompatible change. Version 2 added the
- * node range sums; version 1 states still load (range sums recomputed from the boxes).
+ * Version of the saved-forest layout; bumped on any incompatible change. Version 2 saved node
+ * range sums, which version 3 computes from the boxes again (the WebAssembly kernel measures
+ * them with the distances at no extra cost); version 1 and 2 states still load.
  */
-export const RCF_STATE_VERSION = 2;
+export const RCF_STATE_VERSION = 3;
 
 /** One saved tree. Arrays are base64 of little-endian typed arrays. */
 export interface RcfTreeJson {
@@ -26,11 +27,6 @@ export interface RcfTreeJson {
   readonly cutValue: string;
   /** Their masses (Int32). */
   readonly mass: string;
-  /**
-   * Their range sums (Float64). Kept up to date incrementally, so they may differ from a sum
-   * over the rebuilt box in the last bits; saved so that a restored tree continues exactly.
-   */
-  readonly rangeSum: string;
   /** Leaf ids (Int32). */
   readonly leaves: string;
   /** Their point slots (Int32). */
@@ -73,13 +69,10 @@ export interface RcfStateJson {
 
 interface Parts {
   readonly options: ResolvedRcfOptions;
-  readonly rngStates: number[][];
   readonly seen: number;
   readonly treeUpdates: number;
   readonly shingle: Float32Array;
-  readonly store: PointStore;
-  readonly trees: readonly RandomCutTree[];
-  readonly samplers: readonly TimeDecaySampler[];
+  readonly kernel: ForestKernel;
 }
 
 function b64(array: Int32Array | Float32Array | Float64Array): string {
@@ -109,15 +102,19 @@ function float32(field: string, value: unknown): Float32Array {
 
 /** Saves the parts of a forest (see {@link RcfStateJson}). */
 export function encodeState(parts: Parts): RcfStateJson {
-  const { store } = parts;
-  const D = store.dimensions;
-  const live = store.liveSlots();
+  const { kernel } = parts;
+  const D = parts.shingle.length;
+  const { stride, points, refCounts } = kernel;
+  const live: number[] = [];
+  refCounts.forEach((count, slot) => {
+    if (count > 0) live.push(slot);
+  });
   const pointValues = new Float32Array(live.length * D);
   live.forEach((slot, i) => {
-    pointValues.set(store.values.subarray(slot * D, slot * D + D), i * D);
+    pointValues.set(points.subarray(slot * stride, slot * stride + D), i * D);
   });
-  const trees = parts.trees.map((tree): RcfTreeJson => {
-    const { nodes, leaves } = tree.reachable();
+  const trees = kernel.trees.map((tree): RcfTreeJson => {
+    const { nodes, leaves } = reachable(tree);
     const children = new Int32Array(nodes.length * 2);
     nodes.forEach((n, i) => {
       children[2 * i] = tree.nodeInts[4 * n]!;
@@ -130,23 +127,23 @@ export function encodeState(parts: Parts): RcfStateJson {
       cutDim: b64(Int32Array.from(nodes, (n) => tree.nodeInts[4 * n + 2]!)),
       cutValue: b64(Float32Array.from(nodes, (n) => tree.nodeFloats[4 * n + 3]!)),
       mass: b64(Int32Array.from(nodes, (n) => tree.mass[n]!)),
-      rangeSum: b64(Float64Array.from(nodes, (n) => tree.rangeSum[n]!)),
       leaves: b64(Int32Array.from(leaves)),
       leafSlot: b64(Int32Array.from(leaves, (l) => tree.leafSlot[l]!)),
       leafMass: b64(Int32Array.from(leaves, (l) => tree.leafMass[l]!)),
     };
   });
-  const samplers = parts.samplers.map(
-    (s): RcfSamplerJson => ({
-      weights: b64(s.weights.subarray(0, s.size)),
-      slots: b64(s.slots.subarray(0, s.size)),
+  const samplers = kernel.trees.map(
+    (tree): RcfSamplerJson => ({
+      weights: b64(tree.weights.slice(0, tree.samplerSize)),
+      slots: b64(tree.samplerSlots.slice(0, tree.samplerSize)),
     }),
   );
   return {
     format: RCF_STATE_FORMAT,
     version: RCF_STATE_VERSION,
     options: parts.options,
-    rng: parts.rngStates,
+    // Random.getState() layout: four state words, then no cached normal deviate.
+    rng: kernel.trees.map((tree) => [...tree.rngWords, 0, 0]),
     pointsSeen: parts.seen,
     treeUpdates: parts.treeUpdates,
     shingle: b64(parts.shingle),
@@ -160,15 +157,11 @@ export function encodeState(parts: Parts): RcfStateJson {
 /** A checked saved state, ready to be poured into a freshly built forest. */
 export interface DecodedState {
   readonly options: ResolvedRcfOptions;
-  readonly rngStates: number[][];
   readonly seen: number;
   readonly treeUpdates: number;
   readonly shingle: Float32Array;
-  restore(target: {
-    store: PointStore;
-    trees: readonly RandomCutTree[];
-    samplers: readonly TimeDecaySampler[];
-  }): void;
+  /** Pours the points, trees, samplers and generators into a fresh forest's kernel. */
+  restore(kernel: ForestKernel): void;
 }
 
 function fail(reason: string): never {
@@ -188,7 +181,8 @@ export function decodeState(json: unknown): DecodedState {
   if (typeof json !== 'object' || json === null) fail('not an object');
   const s = json as Record<string, unknown>;
   if (s.format !== RCF_STATE_FORMAT) fail(`format must be "${RCF_STATE_FORMAT}"`);
-  if (s.version !== RCF_STATE_VERSION && s.version !== 1) fail(`unsupported version ${String(s.version)}`);
+  if (s.version !== RCF_STATE_VERSION && s.version !== 2 && s.version !== 1)
+    fail(`unsupported version ${String(s.version)}`);
   if (typeof s.options !== 'object' || s.options === null) fail('options missing');
   const options = resolveRcfOptions(s.options as ResolvedRcfOptions);
   const rngStates = s.rng;
@@ -199,6 +193,13 @@ export function decodeState(json: unknown): DecodedState {
   ) {
     fail('rng must hold one state of 6 numbers per tree');
   }
+  const rngWords = (rngStates as number[][]).map((state, t) => {
+    try {
+      return Random.fromState(state).getState().slice(0, 4);
+    } catch (error) {
+      throw new ConfigError(`invalid RCF state: rng of tree ${t}`, { cause: error });
+    }
+  });
   const seen = count('pointsSeen', s.pointsSeen);
   const treeUpdates = count('treeUpdates', s.treeUpdates);
   const D = options.dimensions * options.shingleSize;
@@ -220,7 +221,6 @@ export function decodeState(json: unknown): DecodedState {
       cutDim: int32(`trees[${i}].cutDim`, tj.cutDim),
       cutValue: float32(`trees[${i}].cutValue`, tj.cutValue),
       mass: int32(`trees[${i}].mass`, tj.mass),
-      rangeSum: s.version === 1 ? undefined : float64(`trees[${i}].rangeSum`, tj.rangeSum),
       leaves: int32(`trees[${i}].leaves`, tj.leaves),
       leafSlot: int32(`trees[${i}].leafSlot`, tj.leafSlot),
       leafMass: int32(`trees[${i}].leafMass`, tj.leafMass),
@@ -233,10 +233,6 @@ export function decodeState(json: unknown): DecodedState {
       fail(`trees[${i}] node arrays differ in length`);
     }
     if (saved.leafMass.length !== saved.leaves.length) fail(`trees[${i}] leaf arrays differ in length`);
-    if (saved.rangeSum !== undefined) {
-      if (saved.rangeSum.length !== n) fail(`trees[${i}] node arrays differ in length`);
-      if (!saved.rangeSum.every((v) => Number.isFinite(v) && v >= 0)) fail(`trees[${i}] has a bad range sum`);
-    }
     return { root, ...saved };
   });
   const samplers = (s.samplers as unknown[]).map((x, i) => {
@@ -251,39 +247,40 @@ export function decodeState(json: unknown): DecodedState {
   });
   return {
     options,
-    rngStates: rngStates as number[][],
     seen,
     treeUpdates,
     shingle,
-    restore(target) {
-      const { store } = target;
+    restore(kernel) {
+      const { stride, points, refCounts } = kernel;
+      const capacity = refCounts.length;
       for (let i = 0; i < pointSlots.length; i++) {
         const slot = pointSlots[i]!;
-        if (slot < 0 || slot >= store.capacity) fail('point slot out of range');
-        store.values.set(pointValues.subarray(i * D, i * D + D), slot * D);
-        store.refCount[slot] = 0;
+        if (slot < 0 || slot >= capacity) fail('point slot out of range');
+        points.set(pointValues.subarray(i * D, i * D + D), slot * stride);
+        refCounts[slot] = 0;
       }
-      const isLive = new Uint8Array(store.capacity);
+      const isLive = new Uint8Array(capacity);
       for (const slot of pointSlots) isLive[slot] = 1;
       samplers.forEach((saved, i) => {
-        const sampler = target.samplers[i]!;
-        sampler.weights.set(saved.weights);
-        sampler.slots.set(saved.slots);
-        sampler.size = saved.weights.length;
+        const tree = kernel.trees[i]!;
+        tree.weights.set(saved.weights);
+        tree.samplerSlots.set(saved.slots);
+        tree.samplerSize = saved.weights.length;
         for (const slot of saved.slots) {
-          if (slot < 0 || slot >= store.capacity || isLive[slot] !== 1)
+          if (slot < 0 || slot >= capacity || isLive[slot] !== 1)
             fail(`samplers[${i}] refers to a missing point`);
-          store.refCount[slot]!++;
+          refCounts[slot]!++;
         }
       });
-      store.rebuildFreeList();
+      kernel.rebuildFreeSlots();
       trees.forEach((saved, i) => {
-        const tree = target.trees[i]!;
-        const capacity = tree.mass.length;
+        const tree = kernel.trees[i]!;
+        tree.rngWords = rngWords[i]!;
+        const nodeCapacity = tree.mass.length;
         for (let j = 0; j < saved.nodes.length; j++) {
           const n = saved.nodes[j]!;
           const dim = saved.cutDim[j]!;
-          if (n < 0 || n >= capacity) fail(`trees[${i}] has a node id out of range`);
+          if (n < 0 || n >= nodeCapacity) fail(`trees[${i}] has a node id out of range`);
           if (dim < 0 || dim >= D) fail(`trees[${i}] has a cut dimension out of range`);
           tree.nodeInts[4 * n] = saved.children[2 * j]!;
           tree.nodeInts[4 * n + 1] = saved.children[2 * j + 1]!;
@@ -294,22 +291,19 @@ export function decodeState(json: unknown): DecodedState {
         for (let j = 0; j < saved.leaves.length; j++) {
           const leaf = saved.leaves[j]!;
           const slot = saved.leafSlot[j]!;
-          if (leaf < 0 || leaf >= capacity) fail(`trees[${i}] has a leaf id out of range`);
-          if (slot < 0 || slot >= store.capacity || isLive[slot] !== 1)
+          if (leaf < 0 || leaf >= nodeCapacity) fail(`trees[${i}] has a leaf id out of range`);
+          if (slot < 0 || slot >= capacity || isLive[slot] !== 1)
             fail(`trees[${i}] has a leaf without its point`);
           tree.leafSlot[leaf] = slot;
           tree.leafMass[leaf] = saved.leafMass[j]!;
         }
         tree.root = saved.root;
-        if (!tree.rebuildDerived()) fail(`trees[${i}] is not a tree`);
-        const sums = saved.rangeSum;
-        if (sums !== undefined)
-          for (let j = 0; j < saved.nodes.length; j++) tree.rangeSum[saved.nodes[j]!] = sums[j]!;
-        const reached = tree.reachable();
+        if (!rebuildTree(kernel, i)) fail(`trees[${i}] is not a tree`);
+        const reached = reachable(tree);
         if (reached.nodes.length !== saved.nodes.length || reached.leaves.length !== saved.leaves.length) {
           fail(`trees[${i}] has unreachable nodes`);
         }
-        if (tree.totalMass !== target.samplers[i]!.size) fail(`trees[${i}] mass does not match its sampler`);
+        if (tree.totalMass !== tree.samplerSize) fail(`trees[${i}] mass does not match its sampler`);
       });
     },
   };
