@@ -17,7 +17,8 @@
 // Layout (byte offsets; P = bytes per point = 16 * ceil(dimensions / 4), unused lanes are 0):
 //   point store: values (slot * P), reference counts, free slots
 //   block: points (j * P), slots, flags (READY = score it, FED = learn it), score sums
-//   scratch: path (node ids from the root), L1 distance and range sum of each box on it
+//   scratch: paths (node ids from the root) of two points, L1 distance and range sum of each box
+//   on the first
 //   tree t at trees + t * treeBytes:
 //     header: root, free node count, free leaf count, sampler size, rng state (4 x u32)
 //     node records [left, right, cutDim, cutValue] (16 bytes), boxes [lo(P) hi(P)],
@@ -60,6 +61,7 @@ let blockFlags: usize = 0;
 let blockSums: usize = 0;
 let log2Table: usize = 0;
 let path: usize = 0;
+let path2: usize = 0;
 let pathDiff: usize = 0;
 let pathRange: usize = 0;
 let trees: usize = 0;
@@ -122,6 +124,8 @@ export function init(dimensions: i32, sampleSize: i32, treeCount: i32, storeCapa
   log2Table = at;
   at = align16(at + (c + 2) * 8);
   path = at;
+  at = align16(at + (c + 1) * 4);
+  path2 = at;
   at = align16(at + (c + 1) * 4);
   pathDiff = at;
   at = align16(at + (c + 1) * 8);
@@ -424,10 +428,50 @@ export function score(tree: usize, x: usize): f64 {
   const root = load<i32>(tree + ROOT);
   if (root == NO_NODE) return 0;
   descend(tree, x, root);
-  const depth = traceDepth;
-  const treeMass = massOf(tree, root);
+  return scoreFrom(tree, x, path, traceDepth, traceLeaf);
+}
+
+/**
+ * Scores of xa and xb (added to the sums at `sa` and `sb`): the same as two calls of score, but
+ * the two descents run in one loop. A descent is a chain of dependent loads, so on its own it
+ * leaves the processor waiting; two independent chains share the wait.
+ */
+function scorePair(tree: usize, xa: usize, sa: usize, xb: usize, sb: usize): void {
+  const root = load<i32>(tree + ROOT);
+  if (root == NO_NODE) return;
+  let a = root;
+  let b = root;
+  let da: i32 = 0;
+  let db: i32 = 0;
+  while (a >= 0 && b >= 0) {
+    store<i32>(path + (<usize>(da++) << 2), a);
+    store<i32>(path2 + (<usize>(db++) << 2), b);
+    const na = nodeAt(tree, a);
+    const nb = nodeAt(tree, b);
+    const rightA = load<f32>(xa + (<usize>load<i32>(na, 8) << 2)) > load<f32>(na, 12);
+    const rightB = load<f32>(xb + (<usize>load<i32>(nb, 8) << 2)) > load<f32>(nb, 12);
+    a = load<i32>(na + (<usize>rightA << 2));
+    b = load<i32>(nb + (<usize>rightB << 2));
+  }
+  while (a >= 0) {
+    store<i32>(path + (<usize>(da++) << 2), a);
+    const na = nodeAt(tree, a);
+    a = load<i32>(na + (<usize>(load<f32>(xa + (<usize>load<i32>(na, 8) << 2)) > load<f32>(na, 12)) << 2));
+  }
+  while (b >= 0) {
+    store<i32>(path2 + (<usize>(db++) << 2), b);
+    const nb = nodeAt(tree, b);
+    b = load<i32>(nb + (<usize>(load<f32>(xb + (<usize>load<i32>(nb, 8) << 2)) > load<f32>(nb, 12)) << 2));
+  }
+  store<f64>(sa, load<f64>(sa) + scoreFrom(tree, xa, path, da, a));
+  store<f64>(sb, load<f64>(sb) + scoreFrom(tree, xb, path2, db, b));
+}
+
+/** The score of x once its descent has filled `nodes` (depth entries) and reached `leafRef`. */
+function scoreFrom(tree: usize, x: usize, nodes: usize, depth: i32, leafRef: i32): f64 {
+  const treeMass = massOf(tree, load<i32>(tree + ROOT));
   const normaliser = load<f64>(log2Table + (<usize>(treeMass + 1) << 3));
-  const leaf = ~traceLeaf;
+  const leaf = ~leafRef;
   if (samePoint(pointAt(load<i32>(i32At(tree, LEAF_SLOT, leaf))), x)) {
     const m = load<i32>(i32At(tree, LEAF_MASS, leaf));
     const damp = 1.0 - <f64>m / (2.0 * <f64>treeMass);
@@ -436,13 +480,37 @@ export function score(tree: usize, x: usize): f64 {
   // The same walk as measurePath, folding each level into the score as it goes.
   let s = 1.0 / <f64>(depth + 1);
   for (let k = depth - 1; k >= 0; k--) {
-    const n = load<i32>(path + (<usize>k << 2));
+    const n = load<i32>(nodes + (<usize>k << 2));
     const diff = distance(boxAt(tree, n), x);
     if (diff == 0) break;
     const p = diff / (load<f64>(tree + RANGES + (<usize>n << 3)) + diff);
     s = p / <f64>(k + 1) + (1.0 - p) * s;
   }
   return s * normaliser;
+}
+
+/** Scores the block's READY points in [from, to) in tree `tree`, two at a time. */
+function scoreRange(tree: usize, from: i32, to: i32): void {
+  let pending: i32 = -1;
+  for (let j = from; j < to; j++) {
+    if ((load<u8>(blockFlags + <usize>j) & READY) == 0) continue;
+    if (pending < 0) {
+      pending = j;
+      continue;
+    }
+    scorePair(
+      tree,
+      block + <usize>pending * P,
+      blockSums + (<usize>pending << 3),
+      block + <usize>j * P,
+      blockSums + (<usize>j << 3),
+    );
+    pending = -1;
+  }
+  if (pending >= 0) {
+    const at = blockSums + (<usize>pending << 3);
+    store<f64>(at, load<f64>(at) + score(tree, block + <usize>pending * P));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -727,34 +795,38 @@ function samplerAdd(tree: usize, weight: f64, slot: i32): void {
  * to the sampler with weight log(-log(u)) - timeDecay * sequence (sequence counting from
  * `firstSequence`) and, when it is among the sampleSize lowest weights, replaces the heaviest
  * sampled point in the tree. Returns OK or a negative status (a broken invariant).
+ *
+ * Scoring draws no random numbers, and most points are not sampled (about 1 in 10 with the
+ * default time decay) and leave the tree as it was. So scores are deferred until the next
+ * point that changes the tree, and the points in between are scored together (scoreRange)
+ * against the same tree: the same scores, in less time.
  */
 export function runTree(t: i32, m: i32, firstSequence: f64, timeDecay: f64): i32 {
   const tree = trees + <usize>t * treeBytes;
   let sequence = firstSequence;
+  let unscored: i32 = 0;
   for (let j: i32 = 0; j < m; j++) {
-    const flags = load<u8>(blockFlags + <usize>j);
-    const x = block + <usize>j * P;
-    if ((flags & READY) != 0) {
-      const at = blockSums + (<usize>j << 3);
-      store<f64>(at, load<f64>(at) + score(tree, x));
-    }
-    if ((flags & FED) == 0) continue;
+    if ((load<u8>(blockFlags + <usize>j) & FED) == 0) continue;
     let u = uniform(tree);
     while (u == 0) u = uniform(tree);
     const weight = Math.log(-Math.log(u)) - timeDecay * sequence;
     sequence += 1;
     const size = load<i32>(tree + SAMPLER_SIZE);
+    if (size == C && !(weight < load<f64>(tree + WEIGHTS))) continue;
+    // Point j changes the tree: first score it and the points before it on the tree as it is.
+    scoreRange(tree, unscored, j + 1);
+    unscored = j + 1;
     if (size == C) {
-      if (!(weight < load<f64>(tree + WEIGHTS))) continue;
       const evicted = samplerEvictMax(tree);
       const status = remove(tree, evicted);
       if (status != OK) return status;
       release(evicted);
     }
-    const held = insert(tree, x, load<i32>(blockSlots + (<usize>j << 2)));
+    const held = insert(tree, block + <usize>j * P, load<i32>(blockSlots + (<usize>j << 2)));
     samplerAdd(tree, weight, held);
     const at = refCounts + (<usize>held << 2);
     store<i32>(at, load<i32>(at) + 1);
   }
+  scoreRange(tree, unscored, m);
   return OK;
 }
