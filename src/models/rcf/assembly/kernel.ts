@@ -537,12 +537,17 @@ function unionWithPoint(tree: usize, into: i32, ref: i32, x: usize): void {
   const lo = loOf(tree, ref);
   const hi = hiOf(tree, ref);
   const b = boxAt(tree, into);
+  // The range sum in the same pass, summed exactly as updateRange sums it.
+  let range = f32x4.splat(0);
   for (let v: usize = 0; v < P; v += 16) {
     const xv = v128.load(x + v);
-    v128.store(b + v, f32x4.pmin(v128.load(lo + v), xv));
-    v128.store(b + P + v, f32x4.pmax(v128.load(hi + v), xv));
+    const newLo = f32x4.pmin(v128.load(lo + v), xv);
+    const newHi = f32x4.pmax(v128.load(hi + v), xv);
+    v128.store(b + v, newLo);
+    v128.store(b + P + v, newHi);
+    range = f32x4.add(range, f32x4.sub(newHi, newLo));
   }
-  updateRange(tree, into);
+  store<f64>(tree + RANGES + (<usize>into << 3), lanes(range));
 }
 
 /**
@@ -677,19 +682,20 @@ function refreshBox(tree: usize, a: i32): bool {
   const rLo = loOf(tree, right);
   const rHi = hiOf(tree, right);
   const b = boxAt(tree, a);
-  let changed = false;
+  // Lanes that moved, and the range sum (summed exactly as updateRange sums it), in one pass.
+  let moved = f32x4.splat(0);
+  let range = f32x4.splat(0);
   for (let v: usize = 0; v < P; v += 16) {
     const lo = f32x4.pmin(v128.load(lLo + v), v128.load(rLo + v));
     const hi = f32x4.pmax(v128.load(lHi + v), v128.load(rHi + v));
-    changed =
-      changed ||
-      v128.any_true(f32x4.ne(lo, v128.load(b + v))) ||
-      v128.any_true(f32x4.ne(hi, v128.load(b + P + v)));
+    moved = v128.or(moved, v128.or(f32x4.ne(lo, v128.load(b + v)), f32x4.ne(hi, v128.load(b + P + v))));
     v128.store(b + v, lo);
     v128.store(b + P + v, hi);
+    range = f32x4.add(range, f32x4.sub(hi, lo));
   }
-  if (changed) updateRange(tree, a);
-  return changed;
+  if (!v128.any_true(moved)) return false;
+  store<f64>(tree + RANGES + (<usize>a << 3), lanes(range));
+  return true;
 }
 
 /** Fills node a's box from its children (restoring a saved tree bottom-up). */
