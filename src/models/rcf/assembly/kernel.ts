@@ -11,8 +11,10 @@
 // Why WebAssembly: a tree step is a descent followed by an upward walk that measures the L1
 // distance from the point to each bounding box on the path. With 30 dimensions that is the
 // whole cost of the forest; SIMD measures four dimensions per instruction and the descent
-// chooses children without branches. The maths are those of tree.ts before this kernel, Guha
-// et al. 2016 and AWS random-cut-forest-by-aws; see the comments on each function.
+// chooses children without branches. Distances and range sums add 32-bit floats lane by lane
+// (then the four lanes in doubles), so a score agrees with a double-precision reference to
+// about 1e-7 relative (test/models/rcf-reference.test.ts). The maths follow Guha et al. 2016 and
+// AWS random-cut-forest-by-aws; see the comments on each function.
 //
 // Layout (byte offsets; P = bytes per point = 16 * ceil(dimensions / 4), unused lanes are 0):
 //   point store: values (slot * P), reference counts, free slots
@@ -22,8 +24,8 @@
 //   tree t at trees + t * treeBytes:
 //     header: root, free node count, free leaf count, sampler size, rng state (4 x u32)
 //     node records [left, right, cutDim, cutValue] (16 bytes), boxes [lo(P) hi(P)],
-//     sampler weights (f64), box range sums (f64), node mass, node parent, leaf slot, leaf mass, leaf parent,
-//     free nodes, free leaves, sampler slots (i32)
+//     sampler weights (f64), box range sums (f64), then as i32: node mass, node parent,
+//     leaf slot, leaf mass, leaf parent, free nodes, free leaves, sampler slots
 // A node reference is an internal node id n >= 0 or a leaf id l encoded as ~l (< 0).
 
 const NO_NODE: i32 = 0x7fffffff;
