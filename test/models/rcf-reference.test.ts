@@ -236,4 +236,24 @@ describe('RandomCutForest against an independent reference', () => {
       expect(batch[i]).toBe(forest.score(p));
     });
   });
+
+  it('scores boxes whose sides reach the 32-bit float limit exactly as the reference', () => {
+    // Sums of such sides overflow 32-bit floats; the forest must fall back to doubles, not
+    // return Infinity or NaN.
+    const D = 6;
+    const forest = new RandomCutForest({ dimensions: D, numberOfTrees: 8, sampleSize: 32, seed: 51 });
+    const rng = new Random(52);
+    const rows = new Float64Array(600 * D);
+    for (let i = 0; i < rows.length; i++) rows[i] = (rng.next() < 0.1 ? 3e38 : 1) * (2 * rng.next() - 1);
+    forest.updateBatch(rows, 600);
+    const reference = readForest(forest.toJSON());
+    const seen = { count: 0 };
+    for (let i = 0; i < 30; i++) {
+      const p = Array.from({ length: D }, () => (rng.next() < 0.5 ? 3.4e38 : -3.4e38) * rng.next());
+      const actual = forest.score(p);
+      expect(Number.isFinite(actual)).toBe(true);
+      const expected = referenceScore(reference, p, seen);
+      expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-6 * expected);
+    }
+  });
 });

@@ -351,7 +351,35 @@ function updateRange(tree: usize, n: i32): void {
   const b = boxAt(tree, n);
   let range = f32x4.splat(0);
   for (let v: usize = 0; v < P; v += 16) range = f32x4.add(range, f32x4.sub(v128.load(b + P + v), v128.load(b + v)));
-  store<f64>(tree + RANGES + (<usize>n << 3), lanes(range));
+  storeRange(tree, n, lanes(range));
+}
+
+/**
+ * Stores a range sum measured in 32-bit lanes, or, if a lane overflowed (sides near the float
+ * limit, about 3.4e38), the sum measured again in doubles: the rare box pays, not every box.
+ */
+@inline function storeRange(tree: usize, n: i32, sum: f64): void {
+  store<f64>(tree + RANGES + (<usize>n << 3), sum < Infinity ? sum : wideRange(boxAt(tree, n)));
+}
+
+function wideRange(b: usize): f64 {
+  let sum: f64 = 0;
+  for (let d: i32 = 0; d < D; d++) {
+    const at = <usize>d << 2;
+    sum += <f64>load<f32>(b + P + at) - <f64>load<f32>(b + at);
+  }
+  return sum;
+}
+
+/** {@link distance} in doubles, for the rare box whose 32-bit sum overflowed. */
+function wideDistance(b: usize, x: usize): f64 {
+  let sum: f64 = 0;
+  for (let d: i32 = 0; d < D; d++) {
+    const at = <usize>d << 2;
+    const v = <f64>load<f32>(x + at);
+    sum += Math.max(<f64>load<f32>(b + at) - v, 0) + Math.max(v - <f64>load<f32>(b + P + at), 0);
+  }
+  return sum;
 }
 
 /**
@@ -366,7 +394,8 @@ function updateRange(tree: usize, n: i32): void {
     const away = f32x4.pmax(f32x4.sub(v128.load(b + v), xv), f32x4.sub(xv, v128.load(b + P + v)));
     outside = f32x4.add(outside, f32x4.pmax(away, zero));
   }
-  return lanes(outside);
+  const sum = lanes(outside);
+  return sum < Infinity ? sum : wideDistance(b, x);
 }
 
 /** True when the points at a and b are equal in every dimension. */
@@ -549,7 +578,7 @@ function unionWithPoint(tree: usize, into: i32, ref: i32, x: usize): void {
     v128.store(b + P + v, newHi);
     range = f32x4.add(range, f32x4.sub(newHi, newLo));
   }
-  store<f64>(tree + RANGES + (<usize>into << 3), lanes(range));
+  storeRange(tree, into, lanes(range));
 }
 
 /**
@@ -696,7 +725,7 @@ function refreshBox(tree: usize, a: i32): bool {
     range = f32x4.add(range, f32x4.sub(hi, lo));
   }
   if (!v128.any_true(moved)) return false;
-  store<f64>(tree + RANGES + (<usize>a << 3), lanes(range));
+  storeRange(tree, a, lanes(range));
   return true;
 }
 
