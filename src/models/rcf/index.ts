@@ -1,7 +1,9 @@
 /**
  * Streaming Random Cut Forest anomaly detection (Guha et al. 2016, AWS random-cut-forest-by-aws):
  * time-decayed sampling, AWS anomaly score, per-dimension attribution, exact save/restore, and
- * the SageMaker RCF response format. Pure numeric code: no I/O, deterministic by seed.
+ * the SageMaker RCF response format. Pure numeric code: no I/O, deterministic by seed. The
+ * per-point work runs in a WebAssembly SIMD kernel (assembly/kernel.ts, compiled into
+ * kernel-binary.ts by `npm run build:kernel`); each forest owns its memory.
  */
 export type { DiVector } from './forest.js';
 export { RandomCutForest } from './forest.js';
