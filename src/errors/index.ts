@@ -6,6 +6,7 @@
  * - {@link TransientStoreError}: the store or transport failed in a way worth retrying.
  * - {@link ConfigError}: options, flags or a config file are invalid; raised once at construction.
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
+ * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
  */
 
 /** Base class of every error fraudstream throws on purpose. */
@@ -64,4 +65,21 @@ export class ClosedError extends FraudstreamError {
 /** A bounded buffer is full and the caller asked not to wait. */
 export class BackpressureError extends FraudstreamError {
   override name = 'BackpressureError';
+}
+
+/** A server could not listen on its address: the port is taken, or binding it is not permitted. */
+export class ListenError extends FraudstreamError {
+  override name = 'ListenError';
+  readonly host: string;
+  readonly port: number;
+  /** The system error code, e.g. `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`. */
+  readonly code: string;
+  constructor(host: string, port: number, code: string, options?: { cause?: unknown }) {
+    const why =
+      code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'is not permitted' : `failed (${code})`;
+    super(`listening on ${host}:${port} ${why}`, options);
+    this.host = host;
+    this.port = port;
+    this.code = code;
+  }
 }

@@ -1,0 +1,214 @@
+// The dashboard page's script: listens to the server's snapshots (/events) and redraws every
+// panel. Text from the data (ids, reasons, payloads) only ever goes through textContent, so a
+// transaction id such as "<img onerror=…>" is shown, never run.
+
+(() => {
+  const byId = (id) => document.getElementById(id);
+  const count = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
+  const fixed = (n, digits) => (n == null ? '–' : n.toFixed(digits));
+  const time = (ms) => new Date(ms).toLocaleTimeString();
+  const setText = (id, text) => {
+    byId(id).textContent = text;
+  };
+
+  function cell(text, className) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function row(cells) {
+    const tr = document.createElement('tr');
+    tr.append(...cells);
+    return tr;
+  }
+
+  function emptyRow(columns, text) {
+    const td = cell(text, 'empty');
+    td.colSpan = columns;
+    return row([td]);
+  }
+
+  // uPlot wants seconds on a time axis and null for "no value in this bucket".
+  const seconds = (ts) => ts.map((t) => t / 1000);
+  const bars = () => uPlot.paths.bars({ size: [0.7, 60] });
+  const chartSpecs = {
+    'chart-score': {
+      y: [0, 1],
+      series: [
+        { label: 'mean score', stroke: '#2563eb', width: 1.5 },
+        {
+          label: 'max flagged score',
+          stroke: '#dc2626',
+          paths: () => null,
+          points: { show: true, size: 6, fill: '#dc2626' },
+        },
+      ],
+      data: (s) => [seconds(s.perSecond.t), s.perSecond.averageScore, s.perSecond.maxFlaggedScore],
+    },
+    'chart-rate': {
+      series: [{ label: 'transactions/s', stroke: '#0f766e', fill: 'rgba(15,118,110,0.12)', width: 1.5 }],
+      data: (s) => [seconds(s.perSecond.t), s.perSecond.transactions],
+    },
+    'chart-fraud-count': {
+      series: [
+        { label: 'flagged', stroke: '#dc2626', fill: 'rgba(220,38,38,0.35)', paths: bars() },
+        { label: 'declined', stroke: '#7f1d1d', width: 1.5 },
+      ],
+      data: (s) => [seconds(s.per10s.t), s.per10s.flagged, s.per10s.decline],
+    },
+    'chart-averages': {
+      y: [0, 1],
+      series: [
+        { label: 'fraudulent', stroke: '#dc2626', width: 1.5, points: { show: true } },
+        { label: 'non-fraudulent', stroke: '#2563eb', width: 1.5, points: { show: true } },
+      ],
+      data: (s) => [seconds(s.per10s.t), s.per10s.fraudulentAverage, s.per10s.nonFraudulentAverage],
+    },
+  };
+  const charts = new Map();
+  const CHART_HEIGHT = 200;
+
+  function drawCharts(snapshot) {
+    for (const [id, spec] of Object.entries(chartSpecs)) {
+      const data = spec.data(snapshot);
+      const chart = charts.get(id);
+      if (chart) {
+        chart.setData(data);
+        continue;
+      }
+      const el = byId(id);
+      const options = {
+        width: Math.max(200, el.clientWidth),
+        height: CHART_HEIGHT,
+        scales: {
+          x: { time: true },
+          y: spec.y ? { range: spec.y } : { range: (_u, _min, max) => [0, Math.max(1, max)] },
+        },
+        series: [{}, ...spec.series],
+        legend: { live: false },
+      };
+      charts.set(id, new uPlot(options, data, el));
+    }
+  }
+
+  window.addEventListener('resize', () => {
+    for (const [id, chart] of charts)
+      chart.setSize({ width: Math.max(200, byId(id).clientWidth), height: CHART_HEIGHT });
+  });
+
+  function drawAlerts(alerts) {
+    const body = byId('alerts');
+    if (alerts.length === 0) {
+      body.replaceChildren(emptyRow(8, 'no alerts yet'));
+      return;
+    }
+    body.replaceChildren(
+      ...alerts.map((a) =>
+        row([
+          cell(time(a.processedAtMs)),
+          cell(a.decision, a.decision === 'decline' ? 'decline' : 'review'),
+          cell(a.transactionId),
+          cell(a.cardId),
+          cell(a.terminalId),
+          cell(fixed(a.amount, 2), 'num'),
+          cell(fixed(a.fraudScore, 3), 'num'),
+          cell(a.reasons.map((r) => `${r.name} (${r.source})`).join(', ')),
+        ]),
+      ),
+    );
+  }
+
+  function drawSeries(series, info) {
+    byId('series').replaceChildren(
+      ...series.map((s) =>
+        row([
+          cell(s.name),
+          cell(
+            Object.entries(s.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' '),
+          ),
+          cell(count(s.samples), 'num'),
+          cell(fixed(s.average, 3), 'num'),
+        ]),
+      ),
+    );
+    const list = byId('info');
+    list.replaceChildren();
+    for (const [k, v] of Object.entries(info)) {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      list.append(dt, dd);
+    }
+  }
+
+  function drawDeadLetters(items) {
+    const body = byId('dead');
+    if (items.length === 0) {
+      body.replaceChildren(emptyRow(5, 'none'));
+      return;
+    }
+    body.replaceChildren(
+      ...items.map((d) =>
+        row([
+          cell(time(d.atMs)),
+          cell(d.position),
+          cell(d.errorName),
+          cell(d.reason),
+          cell(
+            d.payloadLength > d.payloadExcerpt.length ? `${d.payloadExcerpt}…` : d.payloadExcerpt,
+            'payload',
+          ),
+        ]),
+      ),
+    );
+  }
+
+  function render(s) {
+    setText('updated', `updated ${time(s.atMs)}, window ${Math.round(s.windowMs / 60000)} min`);
+    const latest = s.latestFraudulent;
+    byId('latest-meter').value = latest ? latest.v : 0;
+    setText('latest-score', latest ? fixed(latest.v, 3) : '–');
+    setText(
+      'latest-detail',
+      latest ? `${latest.transactionId} at ${time(latest.t)}` : 'no flagged transaction yet',
+    );
+    setText('rate', count(s.transactionsPerSecond));
+    setText('total-transactions', count(s.totals.transactions));
+    setText('window-transactions', count(s.window.transactions));
+    setText('window-flagged', count(s.window.flagged));
+    setText('window-average', fixed(s.window.averageScore, 3));
+    setText('dead-letters', count(s.totals.deadLetters));
+    const total = s.window.transactions;
+    for (const d of ['approve', 'review', 'decline']) {
+      const n = s.window.decisions[d];
+      setText(`decision-${d}`, total > 0 ? `${count(n)} (${((100 * n) / total).toFixed(1)}%)` : count(n));
+    }
+    drawCharts(s);
+    drawAlerts(s.alerts);
+    drawSeries(s.series, s.info);
+    drawDeadLetters(s.deadLetters);
+  }
+
+  function setStatus(text, state) {
+    const el = byId('status');
+    el.textContent = text;
+    el.dataset.state = state;
+  }
+
+  // EventSource reconnects by itself (after the server's `retry:` delay) when the stream drops.
+  const events = new EventSource('/events');
+  events.addEventListener('open', () => setStatus('live', 'live'));
+  events.addEventListener('error', () => setStatus('disconnected, reconnecting…', 'down'));
+  events.addEventListener('store-error', (e) =>
+    setStatus(`store unavailable: ${JSON.parse(e.data).message}`, 'down'),
+  );
+  events.addEventListener('message', (e) => {
+    setStatus('live', 'live');
+    render(JSON.parse(e.data));
+  });
+})();
