@@ -15,6 +15,7 @@ export function renderPage(title: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${t}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/uPlot.min.css">
 <link rel="stylesheet" href="/assets/dashboard.css">
 <script src="/assets/uPlot.iife.min.js" defer></script>

@@ -1,0 +1,100 @@
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DashboardHandle, startDashboard } from '../../src/dashboard/index.js';
+import { MemoryStore } from '../../src/store/index.js';
+import { findChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { record } from './fixtures.js';
+
+const HOSTILE_ID = '<img src=x onerror="window.__pwned=1">';
+const HOSTILE_REASON = '<script>window.__pwned=2</script>';
+
+describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', () => {
+  const store = new MemoryStore();
+  let dashboard: DashboardHandle;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  /** Waits until the element `selector` shows exactly `text` (the page redraws on each snapshot). */
+  const shows = (selector: string, text: string): Promise<void> =>
+    page
+      .locator(selector, { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
+      .waitFor();
+
+  beforeAll(async () => {
+    const now = Date.now();
+    await store.persistBatch([
+      record(1, now - 2_000, 'approve', 0.1),
+      record(2, now - 1_500, 'approve', 0.2),
+      record(3, now - 1_000, 'review', 0.72),
+    ]);
+    dashboard = await startDashboard({
+      store,
+      port: 0,
+      pushIntervalMs: 200,
+      title: 'fraudstream browser test',
+      info: { source: 'test fixtures' },
+    });
+    browser = await chromium.launch({ executablePath: findChromium()! });
+    page = await browser.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error')
+        problems.push(`console error: ${message.text()} (${message.location().url})`);
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+  });
+
+  it('shows the store, then follows new records, alerts and dead letters live', async () => {
+    await page.goto(dashboard.url);
+    expect(await page.title()).toBe('fraudstream browser test');
+    await shows('#status', 'live');
+    await shows('#total-transactions', '3');
+    await shows('#latest-score', '0.720');
+    await shows('#decision-review', '1 (33.3%)');
+    await shows('#alerts tr:first-child td:nth-child(3)', 'tx-3');
+    expect(await page.locator('.uplot').count()).toBe(4);
+    expect(await page.locator('#series tr').allTextContents()).toEqual([
+      expect.stringMatching(/^fraud-tstype=fraud_score3/),
+      expect.stringMatching(/^fraudulent_tstype=fraud_score1/),
+      expect.stringMatching(/^non-fraudulent_tstype=fraud_score2/),
+    ]);
+    expect(await page.locator('#info').textContent()).toBe('sourcetest fixtures');
+
+    const now = Date.now();
+    await store.persistBatch([
+      record(4, now, 'approve', 0.05),
+      record(5, now, 'approve', 0.15),
+      record(6, now, 'decline', 0.98, { transactionId: HOSTILE_ID, reason: HOSTILE_REASON }),
+    ]);
+    await store.deadLetter([
+      {
+        position: '42',
+        payload: '<b>not json',
+        reason: 'payload: not JSON',
+        errorName: 'ParseError',
+        atMs: now,
+      },
+    ]);
+    await shows('#total-transactions', '6');
+    await shows('#latest-score', '0.980');
+    await shows('#dead-letters', '1');
+    await shows('#decision-decline', '1 (16.7%)');
+    await shows('#window-flagged', '2');
+
+    // Text from the data is shown as text, never parsed as markup.
+    const newest = page.locator('#alerts tr:first-child td');
+    expect(await newest.nth(1).textContent()).toBe('decline');
+    expect(await newest.nth(2).textContent()).toBe(HOSTILE_ID);
+    expect(await newest.nth(7).textContent()).toBe(`${HOSTILE_REASON} (rule)`);
+    expect(await page.locator('#latest-detail').textContent()).toContain(HOSTILE_ID);
+    expect(await page.locator('#dead td.payload').textContent()).toBe('<b>not json');
+    expect(await page.locator('main img, main script, #dead b').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+
+    expect(problems).toEqual([]);
+  });
+});
