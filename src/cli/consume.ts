@@ -7,11 +7,12 @@ import { createLogger, type LogLevel } from '../logging/index.js';
 import { Consumer } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { type KinesisFlags, openStreamReader, type RedisFlags } from './connections.js';
+import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 
-interface ConsumeFlags extends RedisFlags, KinesisFlags, PrefixFlags {
+interface ConsumeFlags extends RedisFlags, KinesisFlags, PrefixFlags, DashboardFlags {
   from: string;
   store: string;
   models: string;
@@ -56,12 +57,18 @@ export function consumeCommand(): Command {
         .choices(['silent', 'error', 'warn', 'info', 'debug'])
         .default('info'),
     )
-    .action(async (flags: ConsumeFlags) => {
-      await runConsume(flags);
+    .option(
+      '--dashboard-port <n>',
+      'serve the live web dashboard of the store on this port (0 = any free port)',
+      portArg,
+    )
+    .option('--dashboard-host <host>', DASHBOARD_HOST_HELP)
+    .action(async (flags: ConsumeFlags, command: Command) => {
+      await runConsume(flags, command);
     });
 }
 
-async function runConsume(flags: ConsumeFlags): Promise<void> {
+async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> {
   const log = createLogger(flags.logLevel);
   const bundle = await loadBundle(flags.models);
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
@@ -72,6 +79,20 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
     maxWaitMs: flags.maxWaitMs,
   });
   const scorer = new Scorer(bundle);
+  const runInfo = (model: string): Record<string, string> => ({
+    from: redactUrl(flags.from),
+    store: redactUrl(storeSpec),
+    'feature set': bundle.manifest.featureSet,
+    model,
+  });
+  const dashboard =
+    flags.dashboardPort === undefined
+      ? undefined
+      : await serveDashboard(store, flags, {
+          title: 'fraudstream consume',
+          info: runInfo(bundle.manifest.fingerprint),
+          command,
+        });
   const line = progressLine();
   const started = performance.now();
   const consumer = new Consumer({
@@ -97,6 +118,7 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
       store: redactUrl(storeSpec),
       model: bundle.manifest.fingerprint,
       featureSet: bundle.manifest.featureSet,
+      ...(dashboard && { dashboard: dashboard.url }),
     },
     'consumer started',
   );
@@ -115,6 +137,7 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
         return;
       }
       scorer.swap(next);
+      dashboard?.setInfo(runInfo(next.manifest.fingerprint));
       log.info({ model: next.manifest.fingerprint }, 'model bundle reloaded');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'model bundle reload failed; keeping the old one');
@@ -139,6 +162,7 @@ async function runConsume(flags: ConsumeFlags): Promise<void> {
     process.off('SIGHUP', onHup);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await dashboard?.close();
     await close();
     await state?.close?.();
     await store.close();

@@ -1,7 +1,8 @@
 /**
  * `fraudstream demo`: the whole job in one process. Simulates history, trains both models on it
  * (progress bars), then streams live transactions through producer → memory stream → consumer
- * (features, models, decision) → memory store, with a live panel, and prints a summary.
+ * (features, models, decision) → memory store, with a live panel on the terminal and the web
+ * dashboard on localhost, and prints a summary.
  */
 import { Command } from 'commander';
 import { redactUrl } from '../config/index.js';
@@ -21,12 +22,13 @@ import { type Source, type SourceRecord, simulateDays } from '../sources/index.j
 import { MemoryStore, type Store } from '../store/index.js';
 import { RedisStreamTransport } from '../transports/index.js';
 import { isRedisUrl, redisStreamOptions, resolveRedisUrl } from './connections.js';
+import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { intArg, positiveArg, seedOption } from './program.js';
 import { bar, formatCount, progressLine, ratePerSecond } from './progress.js';
 import { defaultFeatureSetFor, openSource, transactionsOf } from './sources.js';
 import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 
-interface DemoFlags extends PrefixFlags {
+interface DemoFlags extends PrefixFlags, DashboardFlags {
   redis?: string;
   redisCluster?: boolean;
   source: string;
@@ -71,12 +73,15 @@ export function demoCommand(): Command {
     )
     .option('--redis-cluster', 'redis: the URL is a seed node of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of this run (default fraudstream:)')
-    .action(async (flags: DemoFlags) => {
-      await runDemo(flags);
+    .option('--dashboard-port <n>', 'port of the live web dashboard (0 = any free port)', portArg, 8080)
+    .option('--dashboard-host <host>', DASHBOARD_HOST_HELP)
+    .option('--no-dashboard', 'do not serve the live web dashboard')
+    .action(async (flags: DemoFlags, command: Command) => {
+      await runDemo(flags, command);
     });
 }
 
-async function runDemo(flags: DemoFlags): Promise<void> {
+async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   const started = performance.now();
   const featureSetName = defaultFeatureSetFor(flags.source);
   const delayDays = 7;
@@ -101,6 +106,19 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const backend = flags.redis ? await openRedisBackend(flags, delayDays) : undefined;
   const state: WindowState = backend?.state ?? new MemoryWindowState({ delayDays });
   if (backend) process.stderr.write(`redis: ${backend.description}\n`);
+  const store: Store = backend?.store ?? new MemoryStore();
+  // Served from the start, so the page can be opened while the models train.
+  const info: Record<string, string> = {
+    source: flags.source,
+    store: backend ? backend.description : 'memory (this process)',
+    'feature set': featureSetName,
+    model: 'training…',
+  };
+  const dashboard =
+    flags.dashboard === false
+      ? undefined
+      : await serveDashboard(store, flags, { title: 'fraudstream demo', info, command });
+  if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
   const line = progressLine();
   let phase = '';
   let lastDraw = 0;
@@ -131,12 +149,16 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   process.stderr.write(
     `trained on ${formatCount(m.training.rows)} transactions (${formatCount(m.training.positives)} fraud) in ${m.training.seconds.toFixed(1)} s: validation AUC ${m.metrics.validation.combined.auc.toFixed(3)}, AP ${m.metrics.validation.combined.averagePrecision.toFixed(3)}; review >= ${m.thresholds.review.toFixed(3)}, decline >= ${m.thresholds.decline.toFixed(3)}\n`,
   );
+  dashboard?.setInfo({
+    ...info,
+    model: `${m.fingerprint} (validation AUC ${m.metrics.validation.combined.auc.toFixed(3)})`,
+    thresholds: `review >= ${m.thresholds.review.toFixed(3)}, decline >= ${m.thresholds.decline.toFixed(3)}`,
+  });
 
   const pendingFeedback: Feedback[] = tail
     .filter((tx) => tx.timestampMs > Math.min(trainToMs, lastHistoryMs) - delayDays * DAY_MS)
     .map((tx) => feedbackFor(tx, delayDays))
     .sort((a, b) => a.atMs - b.atMs);
-  const store: Store = backend?.store ?? new MemoryStore();
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   process.once('SIGINT', stop);
@@ -189,6 +211,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   }
   const labelled = store instanceof MemoryStore ? await liveQuality(store) : {};
   const stored = await store.countTransactions();
+  // The dashboard reads the store, so it stops first; then nothing keeps the process alive.
+  await dashboard?.close();
   await backend?.close();
   const summary = {
     live: processed,

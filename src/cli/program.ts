@@ -32,7 +32,12 @@ function applyConfigFile(root: Command, action: Command): void {
     const key = option.attributeName();
     const source = action.getOptionValueSource(key);
     if (source === 'cli' || source === 'env') continue;
-    const value = configValue(file, action.name(), option.long?.replace(/^--/, '') ?? key);
+    const flag = option.long?.replace(/^--/, '') ?? key;
+    let value = configValue(file, action.name(), flag);
+    if (option.negate) {
+      // `--no-dashboard` sets `dashboard` to false: the file may say `"no-dashboard": true` or `"dashboard": false`.
+      value = typeof value === 'boolean' ? !value : configValue(file, action.name(), key);
+    }
     if (value !== undefined) action.setOptionValueWithSource(key, value, 'config');
   }
 }
