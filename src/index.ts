@@ -1,9 +1,11 @@
 /**
  * Public API of fraudstream, module by module, in the order a transaction meets them:
  * sources → producer → transports → events (parsing) → features → models → scoring → store,
- * joined by the pipeline. The CLI (`fraudstream`) is built on exactly these exports.
+ * joined by the pipeline, and the dashboard that reads the store. The CLI (`fraudstream`) is
+ * built on exactly these exports.
  */
 export * from './config/index.js';
+export * from './dashboard/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
 export * from './features/index.js';

@@ -8,4 +8,4 @@ export { InvalidQueryError } from './query.js';
 export type { DashboardHandle } from './server.js';
 export { startDashboard } from './server.js';
 export type { DashboardSnapshot, DeadLetterSummary, SeriesSummary, SnapshotRequest } from './snapshot.js';
-export { readSnapshot, SERIES_LABELS } from './snapshot.js';
+export { readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';

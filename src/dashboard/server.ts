@@ -13,7 +13,7 @@ import { loadAssets } from './assets.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { renderPage } from './page.js';
 import { choiceParam, InvalidQueryError, intParam, type Query } from './query.js';
-import { type DashboardSnapshot, readSnapshot, SERIES_LABELS } from './snapshot.js';
+import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';
 
 /** A running dashboard. */
 export interface DashboardHandle {
@@ -166,7 +166,7 @@ function buildApp(
     const fromMs = toMs - minutes * 60_000;
     // Always aggregated: a raw range of `fraud-ts` holds every transaction of the period.
     const points = await store.scoreSeries(name as ScoreSeriesName, fromMs, toMs, { bucketMs, type });
-    return { name, labels: SERIES_LABELS, bucketMs, type, fromMs, toMs, points };
+    return { name, labels: SCORE_SERIES_LABELS, bucketMs, type, fromMs, toMs, points };
   });
 
   app.get<{ Querystring: Query }>('/api/alerts', async (request) => ({

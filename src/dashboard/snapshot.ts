@@ -11,7 +11,7 @@ import {
 } from '../store/index.js';
 
 /** The label every score series carries, as in the reference lab (`LABELS type fraud_score`). */
-export const SERIES_LABELS = { type: 'fraud_score' } as const;
+export const SCORE_SERIES_LABELS = { type: 'fraud_score' } as const;
 
 /** Seconds averaged for the transactions-per-second figure. */
 const RATE_SECONDS = 5;
@@ -70,7 +70,7 @@ export interface DashboardSnapshot {
 
 export interface SeriesSummary {
   name: ScoreSeriesName;
-  labels: typeof SERIES_LABELS;
+  labels: typeof SCORE_SERIES_LABELS;
   /** Points of the series in the window. */
   samples: number;
   /** Their mean value; null without any. */
@@ -237,7 +237,7 @@ function seriesSummaries(
   };
   return SCORE_SERIES.map((name) => {
     const [samples, sum] = figures[name];
-    return { name, labels: SERIES_LABELS, samples, average: samples > 0 ? sum / samples : null };
+    return { name, labels: SCORE_SERIES_LABELS, samples, average: samples > 0 ? sum / samples : null };
   });
 }
 
