@@ -15,6 +15,7 @@
     const td = document.createElement('td');
     td.textContent = text;
     if (className) td.className = className;
+    if (className === 'id') td.title = text;
     return td;
   }
 
@@ -109,12 +110,12 @@
         row([
           cell(time(a.processedAtMs)),
           cell(a.decision, a.decision === 'decline' ? 'decline' : 'review'),
-          cell(a.transactionId),
-          cell(a.cardId),
-          cell(a.terminalId),
+          cell(a.transactionId, 'id'),
+          cell(a.cardId, 'id'),
+          cell(a.terminalId, 'id'),
           cell(fixed(a.amount, 2), 'num'),
           cell(fixed(a.fraudScore, 3), 'num'),
-          cell(a.reasons.map((r) => `${r.name} (${r.source})`).join(', ')),
+          cell(a.reasons.map((r) => `${r.name} (${r.source})`).join(', '), 'text'),
         ]),
       ),
     );
@@ -156,9 +157,9 @@
       ...items.map((d) =>
         row([
           cell(time(d.atMs)),
-          cell(d.position),
+          cell(d.position, 'id'),
           cell(d.errorName),
-          cell(d.reason),
+          cell(d.reason, 'text'),
           cell(
             d.payloadLength > d.payloadExcerpt.length ? `${d.payloadExcerpt}…` : d.payloadExcerpt,
             'payload',
