@@ -6,6 +6,7 @@
 import { redactUrl, redisUrlFromEnv } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import {
+  type KinesisCheckpointStore,
   KinesisStreamTransport,
   type KinesisTransportOptions,
   type RedisStreamOptions,
@@ -97,11 +98,12 @@ export async function openStreamWriter(
   throw new ConfigError(`unknown stream "${redactUrl(to)}"; expected redis://HOST:PORT or kinesis://STREAM`);
 }
 
-/** A stream reader for `consume --from`. */
+/** A stream reader for `consume --from`; Kinesis readers resume from `checkpointStore` when given. */
 export async function openStreamReader(
   from: string,
   flags: RedisFlags & KinesisFlags,
   read: { maxBatch: number; maxWaitMs: number },
+  checkpointStore?: KinesisCheckpointStore,
 ): Promise<{ reader: StreamReader; close: () => Promise<void> }> {
   const url = resolveRedisUrl(from);
   if (isRedisUrl(url)) {
@@ -114,7 +116,10 @@ export async function openStreamReader(
     );
   }
   if (from.startsWith('kinesis://')) {
-    const transport = await KinesisStreamTransport.connect(kinesisOptions(from, flags));
+    const transport = await KinesisStreamTransport.connect({
+      ...kinesisOptions(from, flags),
+      ...(checkpointStore && { checkpointStore }),
+    });
     return { reader: transport.reader(read), close: () => transport.close() };
   }
   throw new ConfigError(

@@ -2,6 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { Consumer } from '../pipeline/index.js';
@@ -10,9 +11,15 @@ import { type KinesisFlags, openStreamReader, type RedisFlags } from './connecti
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
-import { openStore, openWindowState, type PrefixFlags } from './stores.js';
+import {
+  type CheckpointFlags,
+  openKinesisCheckpoints,
+  openStore,
+  openWindowState,
+  type PrefixFlags,
+} from './stores.js';
 
-interface ConsumeFlags extends RedisFlags, KinesisFlags, PrefixFlags, DashboardFlags {
+interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, PrefixFlags, DashboardFlags {
   from: string;
   store: string;
   models: string;
@@ -50,6 +57,10 @@ export function consumeCommand(): Command {
     )
     .option('--kinesis-endpoint <url>', 'kinesis: endpoint (kinesalite, LocalStack); env KINESIS_ENDPOINT')
     .option('--create-stream', 'kinesis: create the stream if missing (with --shards shards)')
+    .option(
+      '--checkpoints <where>',
+      'kinesis: durable read positions, so a restart resumes: redis (a hash beside the Redis store; the default with one), file:PATH, or none (the default with the memory store)',
+    )
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
     .addOption(
@@ -74,10 +85,22 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
-  const { reader, close } = await openStreamReader(flags.from, flags, {
-    maxBatch: flags.batchSize,
-    maxWaitMs: flags.maxWaitMs,
-  });
+  const kinesisStream = flags.from.startsWith('kinesis://')
+    ? flags.from.slice('kinesis://'.length)
+    : undefined;
+  if (kinesisStream === undefined && flags.checkpoints !== undefined) {
+    throw new ConfigError(
+      '--checkpoints applies to --from kinesis://STREAM only (Redis Streams keep positions in the consumer group)',
+    );
+  }
+  const checkpoints =
+    kinesisStream === undefined ? undefined : await openKinesisCheckpoints(kinesisStream, storeSpec, flags);
+  const { reader, close } = await openStreamReader(
+    flags.from,
+    flags,
+    { maxBatch: flags.batchSize, maxWaitMs: flags.maxWaitMs },
+    checkpoints?.store,
+  );
   const scorer = new Scorer(bundle);
   const runInfo = (model: string): Record<string, string> => ({
     from: redactUrl(flags.from),
@@ -118,6 +141,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
       store: redactUrl(storeSpec),
       model: bundle.manifest.fingerprint,
       featureSet: bundle.manifest.featureSet,
+      ...(checkpoints && { checkpoints: checkpoints.where }),
       ...(dashboard && { dashboard: dashboard.url }),
     },
     'consumer started',
@@ -163,7 +187,9 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await dashboard?.close();
+    // The reader waits for its last checkpoint saves before the checkpoint store goes.
     await close();
+    await checkpoints?.close();
     await state?.close?.();
     await store.close();
   }

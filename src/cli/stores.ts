@@ -4,6 +4,11 @@ import { RedisWindowState, type WindowState } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import type { RedisConnectionOptions } from '../redis/index.js';
 import { MemoryStore, RedisStore, type Store } from '../store/index.js';
+import {
+  FileCheckpointStore,
+  type KinesisCheckpointStore,
+  RedisCheckpointStore,
+} from '../transports/index.js';
 import { isRedisUrl, type RedisFlags, resolveRedisUrl } from './connections.js';
 
 /** Redis connection options for a URL and the `--redis-cluster` flag. */
@@ -47,4 +52,51 @@ export async function openWindowState(
     delayDays,
     ...(flags.prefix !== undefined && { prefix: `${flags.prefix}fs:` }),
   });
+}
+
+/** Where `consume --from kinesis://STREAM` keeps its read positions (`--checkpoints`). */
+export interface CheckpointFlags {
+  checkpoints?: string;
+}
+
+/** Durable Kinesis checkpoints, described for the start-up log line. */
+export interface OpenCheckpoints {
+  readonly store: KinesisCheckpointStore | undefined;
+  /** `redis <key>`, `file <path>` or `none`. */
+  readonly where: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The checkpoint store of a Kinesis consumer: `redis` = a hash beside the Redis store
+ * (`<prefix>kinesis:checkpoints:<stream>`), the default when the store is Redis; `file:PATH` = a
+ * JSON file; `none` = in memory only, the default with the memory store (whose records are gone
+ * after a restart too, so reading the stream again from the trim horizon is then what is wanted).
+ */
+export async function openKinesisCheckpoints(
+  streamName: string,
+  storeSpec: string,
+  flags: CheckpointFlags & RedisFlags & PrefixFlags,
+): Promise<OpenCheckpoints> {
+  const storeUrl = storeSpec === 'memory' ? undefined : resolveRedisUrl(storeSpec);
+  const storeIsRedis = storeUrl !== undefined && isRedisUrl(storeUrl);
+  const choice = flags.checkpoints ?? (storeIsRedis ? 'redis' : 'none');
+  const none: OpenCheckpoints = { store: undefined, where: 'none', close: async () => {} };
+  if (choice === 'none') return none;
+  if (choice.startsWith('file:')) {
+    const path = choice.slice('file:'.length);
+    if (!path) throw new ConfigError('--checkpoints file:PATH needs a path');
+    return { store: new FileCheckpointStore(path), where: `file ${path}`, close: async () => {} };
+  }
+  if (choice === 'redis') {
+    if (!storeIsRedis || storeUrl === undefined) {
+      throw new ConfigError(
+        '--checkpoints redis keeps them beside a Redis store: add --store redis://HOST:PORT',
+      );
+    }
+    const key = `${flags.prefix ?? 'fraudstream:'}kinesis:checkpoints:${streamName}`;
+    const store = await RedisCheckpointStore.connect({ ...redisConnection(storeUrl, flags), key });
+    return { store, where: `redis ${key}`, close: () => store.close() };
+  }
+  throw new ConfigError(`--checkpoints must be redis, file:PATH or none, got "${choice}"`);
 }

@@ -9,6 +9,7 @@ export {
   createKinesisClient,
   DEFAULT_KINESIS_TRANSPORT_OPTIONS,
   EMPTY_PARTITION_KEY,
+  FileCheckpointStore,
   isTransientKinesisError,
   KINESIS_PUT_LIMITS,
   KinesisStreamReader,
@@ -16,6 +17,7 @@ export {
   KinesisStreamWriter,
   openKinesisStreamReader,
   openKinesisStreamWriter,
+  RedisCheckpointStore,
   resolveKinesisTransportOptions,
 } from './kinesis/index.js';
 export type { FullPolicy, MemoryTransportOptions } from './memory.js';

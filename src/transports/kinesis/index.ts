@@ -3,6 +3,7 @@
  * partially failed entries; a polling reader per stream with per-shard checkpoints
  * (in memory, optionally durable) and rewind-based redelivery.
  */
+export { FileCheckpointStore, RedisCheckpointStore } from './checkpoints.js';
 export { compareSequenceNumbers, isTransientKinesisError } from './common.js';
 export type {
   KinesisCheckpointStore,
