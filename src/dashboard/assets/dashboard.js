@@ -7,6 +7,12 @@
   const count = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
   const fixed = (n, digits) => (n == null ? '–' : n.toFixed(digits));
   const time = (ms) => new Date(ms).toLocaleTimeString();
+  const clock = (seconds) =>
+    new Date(seconds * 1000).toLocaleTimeString([], {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
   const setText = (id, text) => {
     byId(id).textContent = text;
   };
@@ -88,6 +94,9 @@
           y: spec.y ? { range: spec.y } : { range: (_u, _min, max) => [0, Math.max(1, max)] },
         },
         series: [{}, ...spec.series],
+        // Clock times only: uPlot's default puts the date under the first tick, where it runs
+        // into the next label on a narrow chart.
+        axes: [{ space: 70, values: (_u, ticks) => ticks.map((t) => clock(t)) }, {}],
         legend: { live: false },
       };
       charts.set(id, new uPlot(options, data, el));
