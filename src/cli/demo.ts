@@ -212,7 +212,12 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   const labelled = store instanceof MemoryStore ? await liveQuality(store) : {};
   const stored = await store.countTransactions();
   // The dashboard reads the store, so it stops first; then nothing keeps the process alive.
-  await dashboard?.close();
+  if (dashboard) {
+    await dashboard.close();
+    process.stderr.write(
+      'dashboard: closed with the demo; `npm run demo -- --count 0` keeps traffic and dashboard going until Ctrl-C\n',
+    );
+  }
   await backend?.close();
   const summary = {
     live: processed,
