@@ -1,7 +1,7 @@
 /**
  * Public API of fraudstream, module by module, in the order a transaction meets them:
  * sources → producer → transports → events (parsing) → features → models → scoring → store,
- * joined by the pipeline, and the dashboard that reads the store. The CLI (`fraudstream`) is
+ * joined by the pipeline, the dashboard that reads the store and the pipeline's Prometheus metrics. The CLI (`fraudstream`) is
  * built on exactly these exports.
  */
 export * from './config/index.js';
@@ -10,6 +10,7 @@ export * from './errors/index.js';
 export * from './events/index.js';
 export * from './features/index.js';
 export * from './logging/index.js';
+export * from './metrics/index.js';
 export * from './models/gbdt/index.js';
 export * from './models/metrics/index.js';
 export * from './models/rcf/index.js';

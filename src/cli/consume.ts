@@ -5,7 +5,8 @@ import { redactUrl } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
-import { Consumer } from '../pipeline/index.js';
+import { PipelineMetrics } from '../metrics/index.js';
+import { Consumer, type ConsumerStats } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { type KinesisFlags, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
@@ -70,7 +71,7 @@ export function consumeCommand(): Command {
     )
     .option(
       '--dashboard-port <n>',
-      'serve the live web dashboard of the store on this port (0 = any free port)',
+      'serve the live web dashboard of the store, and Prometheus metrics at /metrics, on this port (0 = any free port)',
       portArg,
     )
     .option('--dashboard-host <host>', DASHBOARD_HOST_HELP)
@@ -108,6 +109,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     'feature set': bundle.manifest.featureSet,
     model,
   });
+  let latest: ConsumerStats | undefined;
+  const metrics = new PipelineMetrics({ stats: () => latest, modelVersion: () => scorer.version });
   const dashboard =
     flags.dashboardPort === undefined
       ? undefined
@@ -115,6 +118,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
+          metrics,
         });
   const line = progressLine();
   const started = performance.now();
@@ -128,6 +132,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     scorer,
     logger: log,
     onBatch: (s) => {
+      latest = s;
       const done = s.persisted + s.duplicates + s.deadLettered;
       line.update(
         `consume: ${formatCount(done)} records (${formatCount(ratePerSecond(done, performance.now() - started))}/s), review ${formatCount(s.decisions.review)}, decline ${formatCount(s.decisions.decline)}, dead-lettered ${formatCount(s.deadLettered)}`,

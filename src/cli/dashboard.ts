@@ -1,5 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type DashboardHandle, DEFAULT_DASHBOARD_OPTIONS, startDashboard } from '../dashboard/index.js';
+import {
+  type DashboardHandle,
+  DEFAULT_DASHBOARD_OPTIONS,
+  type MetricsText,
+  startDashboard,
+} from '../dashboard/index.js';
 import { ConfigError, ListenError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import { intArg } from './program.js';
@@ -27,6 +32,8 @@ export interface ServeDashboardOptions {
   info: Readonly<Record<string, string>>;
   /** The command whose flags these are: a port left at its default may fall back to a free one. */
   command: Command;
+  /** Prometheus metrics to serve at `/metrics`. */
+  metrics?: MetricsText;
 }
 
 /**
@@ -41,7 +48,14 @@ export async function serveDashboard(
   options: ServeDashboardOptions,
 ): Promise<DashboardHandle> {
   const start = (port: number | undefined): Promise<DashboardHandle> =>
-    startDashboard({ store, host: flags.dashboardHost, port, title: options.title, info: options.info });
+    startDashboard({
+      store,
+      host: flags.dashboardHost,
+      port,
+      title: options.title,
+      info: options.info,
+      metrics: options.metrics,
+    });
   const chosen = options.command.getOptionValueSource('dashboardPort') !== 'default';
   try {
     return await start(flags.dashboardPort);

@@ -16,7 +16,8 @@ import {
   type WindowState,
 } from '../features/index.js';
 import { silentLogger } from '../logging/index.js';
-import { type ExternalStream, runInProcess } from '../pipeline/index.js';
+import { PipelineMetrics } from '../metrics/index.js';
+import { type ConsumerStats, type ExternalStream, runInProcess } from '../pipeline/index.js';
 import { Scorer, trainBundle } from '../scoring/index.js';
 import { type Source, type SourceRecord, simulateDays } from '../sources/index.js';
 import { MemoryStore, type Store } from '../store/index.js';
@@ -114,10 +115,14 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     'feature set': featureSetName,
     model: 'training…',
   };
+  // Prometheus metrics at the dashboard's /metrics: the live run's totals and the trained model.
+  let liveStats: ConsumerStats | undefined;
+  let modelVersion: string | undefined;
+  const metrics = new PipelineMetrics({ stats: () => liveStats, modelVersion: () => modelVersion });
   const dashboard =
     flags.dashboard === false
       ? undefined
-      : await serveDashboard(store, flags, { title: 'fraudstream demo', info, command });
+      : await serveDashboard(store, flags, { title: 'fraudstream demo', info, command, metrics });
   if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
   const line = progressLine();
   let phase = '';
@@ -149,6 +154,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   process.stderr.write(
     `trained on ${formatCount(m.training.rows)} transactions (${formatCount(m.training.positives)} fraud) in ${m.training.seconds.toFixed(1)} s: validation AUC ${m.metrics.validation.combined.auc.toFixed(3)}, AP ${m.metrics.validation.combined.averagePrecision.toFixed(3)}; review >= ${m.thresholds.review.toFixed(3)}, decline >= ${m.thresholds.decline.toFixed(3)}\n`,
   );
+  modelVersion = m.fingerprint;
   dashboard?.setInfo({
     ...info,
     model: `${m.fingerprint} (validation AUC ${m.metrics.validation.combined.auc.toFixed(3)})`,
@@ -181,6 +187,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     logger: silentLogger(),
     signal: abort.signal,
     onBatch: (s) => {
+      liveStats = s;
       const now = performance.now();
       if (now - lastPanel < 250) return;
       lastPanel = now;

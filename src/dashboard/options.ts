@@ -55,6 +55,17 @@ export interface DashboardOptions {
    * @default a silent logger
    */
   logger?: Logger;
+  /**
+   * Prometheus metrics served at `/metrics` (e.g. a `PipelineMetrics` from `src/metrics`).
+   * @default undefined (`/metrics` answers 404)
+   */
+  metrics?: MetricsText;
+}
+
+/** Metrics in the Prometheus text format and their content type. */
+export interface MetricsText {
+  readonly contentType: string;
+  text(): Promise<string>;
 }
 
 export const DEFAULT_DASHBOARD_OPTIONS = {
@@ -66,10 +77,10 @@ export const DEFAULT_DASHBOARD_OPTIONS = {
   maxClients: 100,
   title: 'fraudstream',
   info: {},
-} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger'>;
+} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics'>;
 
-export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger'>> &
-  Pick<DashboardOptions, 'logger'>;
+export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics'>> &
+  Pick<DashboardOptions, 'logger' | 'metrics'>;
 
 /** Merges `options` over the defaults and validates them once; throws a {@link ConfigError}. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {

@@ -130,6 +130,16 @@ function buildApp(
 
   app.get('/api/snapshot', async () => snapshot());
 
+  app.get('/metrics', async (_request, reply) => {
+    const { metrics } = o;
+    if (!metrics) {
+      return reply
+        .code(404)
+        .send({ error: 'Not Found', message: 'no metrics are collected by this process' });
+    }
+    return reply.type(metrics.contentType).send(await metrics.text());
+  });
+
   app.get('/api/summary', async () => {
     const s = await snapshot();
     return {

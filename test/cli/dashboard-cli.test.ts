@@ -1,7 +1,7 @@
 /**
  * The dashboard as the CLI serves it: `demo` on by default (off with `--no-dashboard` or the
  * config file), a chosen port that is taken fails clearly, and `consume --dashboard-port` shows
- * what the consumer persists in Redis. Processes and servers are stopped by their own pids.
+ * what the consumer persists in Redis; both also serve Prometheus metrics at /metrics. Processes and servers are stopped by their own pids.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -70,11 +70,21 @@ describe('dashboard from the CLI', () => {
     const seen = await summary(url);
     expect(seen.info.source).toBe('simulator');
     expect(seen.info.model).toMatch(/^[0-9a-f]{16} \(validation AUC/);
+    // The same server exposes the pipeline's Prometheus metrics.
+    const scrape = await fetch(`${url}metrics`);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const metrics = await scrape.text();
+    const persisted = Number(/^fraudstream_records_persisted_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(persisted).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^fraudstream_model_info\{version="[0-9a-f]{16}"\} 1$/m);
+    expect(metrics).toMatch(/^process_cpu_seconds_total /m);
     demo.signal('SIGINT');
     const exit = await demo.exited;
     expect(exit.code, demo.stderr()).toBe(0);
     const last = JSON.parse(demo.stdout().trim().split('\n').pop()!);
     expect(last.stored).toBeGreaterThanOrEqual(seen.totals.transactions);
+    expect(last.live).toBeGreaterThanOrEqual(persisted);
     expect(await answers(url)).toBe(false);
   }, 120_000);
 
@@ -155,6 +165,15 @@ describe.skipIf(skipWithoutRedis())('consume --dashboard-port', () => {
     const seen = await summary(url);
     expect(seen.window.transactions).toBe(500);
     expect(seen.info.from).toBe(`${server.url}`);
+    // The consumer's own totals, scraped from the same server, come to what the store holds
+    // (its counters move just after a batch is stored and acknowledged, so wait for them).
+    let metrics = '';
+    await waitUntil('the metrics to count 500 persisted records', async () => {
+      metrics = await (await fetch(`${url}metrics`)).text();
+      return /^fraudstream_records_persisted_total 500$/m.test(metrics);
+    });
+    expect(metrics).toMatch(/^fraudstream_decisions_total\{decision="approve"\} \d+$/m);
+    expect(metrics).toMatch(/^fraudstream_model_info\{version="[0-9a-f]{16}"\} 1$/m);
     consumer.signal('SIGTERM');
     const exit = await consumer.exited;
     expect(exit.code, consumer.stderr()).toBe(0);

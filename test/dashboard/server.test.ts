@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardHandle, type DashboardSnapshot, startDashboard } from '../../src/dashboard/index.js';
 import { ConfigError, ListenError, TransientStoreError } from '../../src/errors/index.js';
+import { PipelineMetrics } from '../../src/metrics/index.js';
 import { type CounterBucket, MemoryStore } from '../../src/store/index.js';
 import { record, SseReader } from './fixtures.js';
 
@@ -173,6 +174,20 @@ describe('dashboard HTTP API', () => {
     expect(error).toBeInstanceOf(ListenError);
     expect(error).toMatchObject({ code: 'EADDRINUSE', port, host: '127.0.0.1' });
     expect((error as Error).message).toBe(`listening on 127.0.0.1:${port} is in use`);
+  });
+
+  it('serves Prometheus metrics at /metrics when given some, and 404 otherwise', async () => {
+    expect((await getJson(`${base}/metrics`)).status).toBe(404);
+    const metrics = new PipelineMetrics({ stats: () => undefined, processMetrics: false });
+    const withMetrics = await startDashboard({ store, port: 0, metrics });
+    try {
+      const res = await fetch(`${withMetrics.url}metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(metrics.contentType);
+      expect(await res.text()).toMatch(/^fraudstream_records_persisted_total 0$/m);
+    } finally {
+      await withMetrics.close();
+    }
   });
 
   it('validates its options once, at start', async () => {
