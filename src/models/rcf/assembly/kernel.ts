@@ -83,9 +83,8 @@ let FREE_NODES: usize = 0;
 let FREE_LEAVES: usize = 0;
 let SAMPLER_SLOTS: usize = 0;
 
-// Filled by the last descent.
+// Depth reached by the last descent.
 let traceDepth: i32 = 0;
-let traceLeaf: i32 = 0;
 
 // Layout description for JavaScript, written by init.
 let layout: usize = 0;
@@ -234,7 +233,7 @@ function nextU32(tree: usize): u32 {
 }
 
 /** Uniform double in [0, 1) with 53 random bits from the tree's generator. */
-export function uniform(tree: usize): f64 {
+function uniform(tree: usize): f64 {
   const hi = nextU32(tree) >>> 5;
   const lo = nextU32(tree) >>> 6;
   return (<f64>hi * 67108864.0 + <f64>lo) / 9007199254740992.0;
@@ -407,22 +406,27 @@ function samePoint(a: usize, b: usize): bool {
 }
 
 /**
- * Walks x from the root to a leaf, recording the internal nodes in `path`. Points go left when
- * x[cutDim] <= cutValue. The child is picked by address arithmetic, not a branch: the side is a
- * coin flip that a branch predictor would miss half the time.
+ * The child of internal node `ref` that x goes to: left when x[cutDim] <= cutValue. Picked by
+ * address arithmetic, not a branch: the side is a coin flip that a branch predictor would miss
+ * half the time.
  */
-function descend(tree: usize, x: usize, root: i32): void {
-  let depth: i32 = 0;
-  let ref = root;
+@inline function child(tree: usize, x: usize, ref: i32): i32 {
+  const node = nodeAt(tree, ref);
+  const goRight = load<f32>(x + (<usize>load<i32>(node, 8) << 2)) > load<f32>(node, 12);
+  return load<i32>(node + (<usize>goRight << 2));
+}
+
+/**
+ * Walks x down from `ref` (at `depth`) to a leaf, recording the internal nodes in `nodes`.
+ * Returns the leaf's reference; the depth reached is left in traceDepth.
+ */
+function descend(tree: usize, x: usize, nodes: usize, ref: i32, depth: i32): i32 {
   while (ref >= 0) {
-    store<i32>(path + (<usize>depth << 2), ref);
-    depth++;
-    const node = nodeAt(tree, ref);
-    const goRight = load<f32>(x + (<usize>load<i32>(node, 8) << 2)) > load<f32>(node, 12);
-    ref = load<i32>(node + (<usize>goRight << 2));
+    store<i32>(nodes + (<usize>(depth++) << 2), ref);
+    ref = child(tree, x, ref);
   }
   traceDepth = depth;
-  traceLeaf = ref;
+  return ref;
 }
 
 /**
@@ -455,11 +459,11 @@ function measurePath(tree: usize, x: usize): i32 {
  * score no longer changes. The result is multiplied by log2(treeMass + 1) so that typical
  * points score about 1.
  */
-export function score(tree: usize, x: usize): f64 {
+function score(tree: usize, x: usize): f64 {
   const root = load<i32>(tree + ROOT);
   if (root == NO_NODE) return 0;
-  descend(tree, x, root);
-  return scoreFrom(tree, x, path, traceDepth, traceLeaf);
+  const leaf = descend(tree, x, path, root, 0);
+  return scoreFrom(tree, x, path, traceDepth, leaf);
 }
 
 /**
@@ -477,23 +481,14 @@ function scorePair(tree: usize, xa: usize, sa: usize, xb: usize, sb: usize): voi
   while (a >= 0 && b >= 0) {
     store<i32>(path + (<usize>(da++) << 2), a);
     store<i32>(path2 + (<usize>(db++) << 2), b);
-    const na = nodeAt(tree, a);
-    const nb = nodeAt(tree, b);
-    const rightA = load<f32>(xa + (<usize>load<i32>(na, 8) << 2)) > load<f32>(na, 12);
-    const rightB = load<f32>(xb + (<usize>load<i32>(nb, 8) << 2)) > load<f32>(nb, 12);
-    a = load<i32>(na + (<usize>rightA << 2));
-    b = load<i32>(nb + (<usize>rightB << 2));
+    a = child(tree, xa, a);
+    b = child(tree, xb, b);
   }
-  while (a >= 0) {
-    store<i32>(path + (<usize>(da++) << 2), a);
-    const na = nodeAt(tree, a);
-    a = load<i32>(na + (<usize>(load<f32>(xa + (<usize>load<i32>(na, 8) << 2)) > load<f32>(na, 12)) << 2));
-  }
-  while (b >= 0) {
-    store<i32>(path2 + (<usize>(db++) << 2), b);
-    const nb = nodeAt(tree, b);
-    b = load<i32>(nb + (<usize>(load<f32>(xb + (<usize>load<i32>(nb, 8) << 2)) > load<f32>(nb, 12)) << 2));
-  }
+  // The longer of the two descents goes on alone.
+  a = descend(tree, xa, path, a, da);
+  da = traceDepth;
+  b = descend(tree, xb, path2, b, db);
+  db = traceDepth;
   store<f64>(sa, load<f64>(sa) + scoreFrom(tree, xa, path, da, a));
   store<f64>(sb, load<f64>(sb) + scoreFrom(tree, xb, path2, db, b));
 }
@@ -661,9 +656,8 @@ function insert(tree: usize, x: usize, slot: i32): i32 {
     store<i32>(tree + ROOT, ~newLeaf(tree, slot, -1));
     return slot;
   }
-  descend(tree, x, root);
+  const leafRef = descend(tree, x, path, root, 0);
   const depth = traceDepth;
-  const leafRef = traceLeaf;
   const leafSlot = load<i32>(i32At(tree, LEAF_SLOT, ~leafRef));
   const duplicate = samePoint(pointAt(leafSlot), x);
   const stop = duplicate ? depth : measurePath(tree, x);
@@ -747,9 +741,7 @@ function remove(tree: usize, slot: i32): i32 {
   while (ref >= 0) {
     const at = i32At(tree, MASS, ref);
     store<i32>(at, load<i32>(at) - 1);
-    const node = nodeAt(tree, ref);
-    const goRight = load<f32>(x + (<usize>load<i32>(node, 8) << 2)) > load<f32>(node, 12);
-    ref = load<i32>(node + (<usize>goRight << 2));
+    ref = child(tree, x, ref);
   }
   const leaf = ~ref;
   if (load<i32>(i32At(tree, LEAF_SLOT, leaf)) != slot) return ERR_MISSING;
