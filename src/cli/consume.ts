@@ -8,7 +8,7 @@ import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, type ConsumerStats } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
-import { type KinesisFlags, openStreamReader, type RedisFlags } from './connections.js';
+import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
@@ -86,16 +86,15 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
-  const kinesisStream = flags.from.startsWith('kinesis://')
-    ? flags.from.slice('kinesis://'.length)
-    : undefined;
-  if (kinesisStream === undefined && flags.checkpoints !== undefined) {
+  const fromKinesis = flags.from.startsWith('kinesis://');
+  if (!fromKinesis && flags.checkpoints !== undefined) {
     throw new ConfigError(
       '--checkpoints applies to --from kinesis://STREAM only (Redis Streams keep positions in the consumer group)',
     );
   }
-  const checkpoints =
-    kinesisStream === undefined ? undefined : await openKinesisCheckpoints(kinesisStream, storeSpec, flags);
+  const checkpoints = fromKinesis
+    ? await openKinesisCheckpoints(kinesisOptions(flags.from, flags).streamName, storeSpec, flags)
+    : undefined;
   const { reader, close } = await openStreamReader(
     flags.from,
     flags,
@@ -110,7 +109,6 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     model,
   });
   let latest: ConsumerStats | undefined;
-  const metrics = new PipelineMetrics({ stats: () => latest, modelVersion: () => scorer.version });
   const dashboard =
     flags.dashboardPort === undefined
       ? undefined
@@ -118,7 +116,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
-          metrics,
+          metrics: new PipelineMetrics({ stats: () => latest, modelVersion: () => scorer.version }),
         });
   const line = progressLine();
   const started = performance.now();

@@ -118,11 +118,15 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   // Prometheus metrics at the dashboard's /metrics: the live run's totals and the trained model.
   let liveStats: ConsumerStats | undefined;
   let modelVersion: string | undefined;
-  const metrics = new PipelineMetrics({ stats: () => liveStats, modelVersion: () => modelVersion });
   const dashboard =
     flags.dashboard === false
       ? undefined
-      : await serveDashboard(store, flags, { title: 'fraudstream demo', info, command, metrics });
+      : await serveDashboard(store, flags, {
+          title: 'fraudstream demo',
+          info,
+          command,
+          metrics: new PipelineMetrics({ stats: () => liveStats, modelVersion: () => modelVersion }),
+        });
   if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
   const line = progressLine();
   let phase = '';

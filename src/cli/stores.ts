@@ -78,24 +78,24 @@ export async function openKinesisCheckpoints(
   storeSpec: string,
   flags: CheckpointFlags & RedisFlags & PrefixFlags,
 ): Promise<OpenCheckpoints> {
-  const storeUrl = storeSpec === 'memory' ? undefined : resolveRedisUrl(storeSpec);
-  const storeIsRedis = storeUrl !== undefined && isRedisUrl(storeUrl);
-  const choice = flags.checkpoints ?? (storeIsRedis ? 'redis' : 'none');
-  const none: OpenCheckpoints = { store: undefined, where: 'none', close: async () => {} };
-  if (choice === 'none') return none;
+  const url = storeSpec === 'memory' ? undefined : resolveRedisUrl(storeSpec);
+  // The store's Redis, if the store is on Redis.
+  const storeRedis = url !== undefined && isRedisUrl(url) ? url : undefined;
+  const choice = flags.checkpoints ?? (storeRedis ? 'redis' : 'none');
+  if (choice === 'none') return { store: undefined, where: 'none', close: async () => {} };
   if (choice.startsWith('file:')) {
     const path = choice.slice('file:'.length);
     if (!path) throw new ConfigError('--checkpoints file:PATH needs a path');
     return { store: new FileCheckpointStore(path), where: `file ${path}`, close: async () => {} };
   }
   if (choice === 'redis') {
-    if (!storeIsRedis || storeUrl === undefined) {
+    if (!storeRedis) {
       throw new ConfigError(
         '--checkpoints redis keeps them beside a Redis store: add --store redis://HOST:PORT',
       );
     }
     const key = `${flags.prefix ?? 'fraudstream:'}kinesis:checkpoints:${streamName}`;
-    const store = await RedisCheckpointStore.connect({ ...redisConnection(storeUrl, flags), key });
+    const store = await RedisCheckpointStore.connect({ ...redisConnection(storeRedis, flags), key });
     return { store, where: `redis ${key}`, close: () => store.close() };
   }
   throw new ConfigError(`--checkpoints must be redis, file:PATH or none, got "${choice}"`);
