@@ -12,6 +12,7 @@ import type { DashboardSnapshot } from '../../src/dashboard/index.js';
 import {
   killAllStarted,
   produceToRedis,
+  redisConsumeArgs,
   runCli,
   SMALL,
   startCli,
@@ -139,19 +140,9 @@ describe.skipIf(skipWithoutRedis())('consume --dashboard-port', () => {
     const prefix = randomKeyPrefix();
     const produced = await produceToRedis(server.url, stream, 500);
     expect(produced.code, produced.stderr).toBe(0);
-    const consumer = startCli([
-      'consume',
-      '--from',
-      server.url,
-      '--stream',
-      stream,
-      '--prefix',
-      prefix,
-      '--models',
-      models,
-      '--dashboard-port',
-      '0',
-    ]);
+    const consumer = startCli(
+      redisConsumeArgs(server.url, stream, prefix, models, ['--dashboard-port', '0']),
+    );
     let url = '';
     await waitUntil('the consumer to report its dashboard', () => {
       url = /"dashboard":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(consumer.stderr())?.[1] ?? '';

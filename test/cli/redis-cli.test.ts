@@ -15,6 +15,7 @@ import {
   pendingFor,
   persistedInLogs,
   produceToRedis,
+  redisConsumeArgs,
   runCli,
   SMALL,
   startCli,
@@ -98,23 +99,16 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
     const stream = streamName('sigterm');
     const prefix = randomKeyPrefix('sigterm');
     expect((await produceToRedis(url, stream, N)).code).toBe(0);
-    const consumer = startCli([
-      'consume',
-      '--from',
-      url,
-      '--stream',
-      stream,
-      '--prefix',
-      prefix,
-      '--models',
-      models,
-      '--consumer-name',
-      'graceful',
-      '--batch-size',
-      '200',
-      '--log-level',
-      'info',
-    ]);
+    const consumer = startCli(
+      redisConsumeArgs(url, stream, prefix, models, [
+        '--consumer-name',
+        'graceful',
+        '--batch-size',
+        '200',
+        '--log-level',
+        'info',
+      ]),
+    );
     const raw = await connectRaw(url);
     try {
       await waitUntil('1,000 records persisted', () => persistedInLogs(consumer.stderr()) >= 1_000);
@@ -191,39 +185,15 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
     );
     expect(produced.code, produced.stderr).toBe(0);
     const consumed = await runCli(
-      [
-        'consume',
-        '--from',
-        'redis',
-        '--stream',
-        stream,
-        '--prefix',
-        prefix,
-        '--models',
-        models,
-        '--count',
-        '1000',
-      ],
+      redisConsumeArgs('redis', stream, prefix, models, ['--count', '1000']),
       env,
     );
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(await storedCount(server.url, prefix)).toBe(1000);
-    const withoutEnv = await runCli(
-      [
-        'consume',
-        '--from',
-        'redis',
-        '--stream',
-        stream,
-        '--prefix',
-        prefix,
-        '--models',
-        models,
-        '--count',
-        '1',
-      ],
-      { REDIS_URL: '', REDIS_HOST: '' },
-    );
+    const withoutEnv = await runCli(redisConsumeArgs('redis', stream, prefix, models, ['--count', '1']), {
+      REDIS_URL: '',
+      REDIS_HOST: '',
+    });
     expect(withoutEnv.code).not.toBe(0);
     expect(withoutEnv.stderr).toMatch(/REDIS_URL/);
   }, 60_000);
@@ -242,21 +212,9 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
     const prefix = randomKeyPrefix('auth');
     const produced = await produceToRedis(url, stream, 1000);
     expect(produced.code, produced.stderr).toBe(0);
-    const consumed = await runCli([
-      'consume',
-      '--from',
-      url,
-      '--stream',
-      stream,
-      '--prefix',
-      prefix,
-      '--models',
-      models,
-      '--count',
-      '1000',
-      '--log-level',
-      'debug',
-    ]);
+    const consumed = await runCli(
+      redisConsumeArgs(url, stream, prefix, models, ['--count', '1000', '--log-level', 'debug']),
+    );
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stderr).toMatch(/consumer started/);
     for (const output of [produced.stdout, produced.stderr, consumed.stdout, consumed.stderr]) {
@@ -269,19 +227,7 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
       await store.close();
     }
     // Without the password the server refuses, and the error names no secret.
-    const refused = await runCli([
-      'consume',
-      '--from',
-      server.url,
-      '--stream',
-      stream,
-      '--prefix',
-      prefix,
-      '--models',
-      models,
-      '--count',
-      '1',
-    ]);
+    const refused = await runCli(redisConsumeArgs(server.url, stream, prefix, models, ['--count', '1']));
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/NOAUTH|auth/i);
     expect(refused.stderr).not.toContain(password);

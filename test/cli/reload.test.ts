@@ -2,7 +2,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killAllStarted, runCli, SMALL, startCli, trainSmallBundle, waitUntil } from '../helpers/cli.js';
+import {
+  killAllStarted,
+  redisConsumeArgs,
+  runCli,
+  SMALL,
+  startCli,
+  trainSmallBundle,
+  waitUntil,
+} from '../helpers/cli.js';
 import { randomKeyPrefix, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
 
 async function fingerprintOf(models: string): Promise<string> {
@@ -24,19 +32,9 @@ describe.skipIf(skipWithoutRedis())('consume reloads a retrained bundle without 
       const first = await fingerprintOf(models);
       const stream = randomKeyPrefix('reload').slice(0, -1);
       const prefix = randomKeyPrefix('reload');
-      const consumer = startCli([
-        'consume',
-        '--from',
-        server.url,
-        '--stream',
-        stream,
-        '--prefix',
-        prefix,
-        '--models',
-        models,
-        '--log-level',
-        'info',
-      ]);
+      const consumer = startCli(
+        redisConsumeArgs(server.url, stream, prefix, models, ['--log-level', 'info']),
+      );
       await waitUntil('the consumer to start', () => consumer.stderr().includes('consumer started'));
       const retrain = await runCli([
         'train',

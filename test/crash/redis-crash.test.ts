@@ -15,6 +15,7 @@ import {
   pendingFor,
   persistedInLogs,
   produceToRedis,
+  redisConsumeArgs,
   runCli,
   SMALL,
   startCli,
@@ -53,10 +54,6 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function consumeArgs(url: string, stream: string, prefix: string, extra: readonly string[]): string[] {
-    return ['consume', '--from', url, '--stream', stream, '--prefix', prefix, '--models', models, ...extra];
-  }
-
   it('loses nothing when one of two consumers is SIGKILLed mid-batch: the other claims its pending entries', async () => {
     const N = 20_000;
     server = await startRedisServer();
@@ -67,8 +64,12 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     expect(produced.code, produced.stderr).toBe(0);
 
     const common = ['--batch-size', '100', '--claim-idle-ms', '500', '--log-level', 'info'];
-    const victim = startCli(consumeArgs(url, stream, prefix, ['--consumer-name', 'victim', ...common]));
-    const survivor = startCli(consumeArgs(url, stream, prefix, ['--consumer-name', 'survivor', ...common]));
+    const victim = startCli(
+      redisConsumeArgs(url, stream, prefix, models, ['--consumer-name', 'victim', ...common]),
+    );
+    const survivor = startCli(
+      redisConsumeArgs(url, stream, prefix, models, ['--consumer-name', 'survivor', ...common]),
+    );
     const raw = await connectRaw(url);
     try {
       await waitUntil('the victim to persist 1,000 records', () => persistedInLogs(victim.stderr()) >= 1_000);
@@ -131,7 +132,7 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     const stream = randomKeyPrefix('crash-b').slice(0, -1);
     const prefix = randomKeyPrefix('crash-b');
     const consumer = startCli(
-      consumeArgs(url, stream, prefix, [
+      redisConsumeArgs(url, stream, prefix, models, [
         '--consumer-name',
         'steady',
         '--batch-size',
@@ -210,7 +211,7 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     const produced = await runCli(['produce', '--source', `jsonl:${file}`, '--to', url, '--stream', stream]);
     expect(produced.code, produced.stderr).toBe(0);
     const consumer = startCli(
-      consumeArgs(url, stream, prefix, [
+      redisConsumeArgs(url, stream, prefix, models, [
         '--batch-size',
         '250',
         '--count',

@@ -235,3 +235,14 @@ export function persistedInLogs(stderr: string): number {
   }
   return total;
 }
+
+/** Arguments of `consume` reading a Redis stream into the Redis store under `prefix`, then `extra`. */
+export function redisConsumeArgs(
+  from: string,
+  stream: string,
+  prefix: string,
+  models: string,
+  extra: readonly string[] = [],
+): string[] {
+  return ['consume', '--from', from, '--stream', stream, '--prefix', prefix, '--models', models, ...extra];
+}
