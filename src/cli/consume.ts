@@ -8,9 +8,9 @@ import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, type ConsumerStats } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
+import { intArg } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
-import { intArg } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import {
   type CheckpointFlags,

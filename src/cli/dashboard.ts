@@ -7,7 +7,7 @@ import {
 } from '../dashboard/index.js';
 import { ConfigError, ListenError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
-import { intArg } from './program.js';
+import { intArg } from './args.js';
 
 /** Dashboard flags shared by `demo` (on by default) and `consume` (opt-in). */
 export interface DashboardFlags {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { type EvaluationReport, evaluateBundle, loadBundle, type MetricSet } from '../scoring/index.js';
-import { intArg, seedOption } from './program.js';
+import { intArg, seedOption } from './args.js';
 import { formatCount, progressLine } from './progress.js';
 import {
   addSimulatorSizeOptions,

@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
 import { type Pacing, type ProduceFormat, type ProduceSummary, produce } from '../producer/index.js';
 import { LineWriter, MemoryTransport, type StreamWriter } from '../transports/index.js';
+import { intArg, positiveArg, seedOption } from './args.js';
 import { type KinesisFlags, openStreamWriter, type RedisFlags } from './connections.js';
-import { intArg, positiveArg, seedOption } from './program.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { addSimulatorSizeOptions, openSource } from './sources.js';
 

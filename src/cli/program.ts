@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { type ConfigFile, configValue, loadConfigFile } from '../config/index.js';
 import { consumeCommand } from './consume.js';
 import { demoCommand } from './demo.js';
@@ -40,27 +40,4 @@ function applyConfigFile(root: Command, action: Command): void {
     }
     if (value !== undefined) action.setOptionValueWithSource(key, value, 'config');
   }
-}
-
-/** Parses a non-negative integer flag. */
-export function intArg(value: string): number {
-  const n = Number(value.replaceAll('_', ''));
-  if (!Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-}
-
-/** Parses a positive number flag. */
-export function positiveArg(value: string): number {
-  const n = Number(value.replaceAll('_', ''));
-  if (!(Number.isFinite(n) && n > 0))
-    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
-
-/** `--seed`, shared by every command that generates or samples. */
-export function seedOption(): Option {
-  return new Option('--seed <n>', 'seed: selects the simulated world, synthetic rows and hold-out').argParser(
-    intArg,
-  );
 }

@@ -5,7 +5,7 @@ import { createLogger, type LogLevel, silentLogger } from '../logging/index.js';
 import { runInProcess } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { MemoryStore, type PersistResult, type ScoredTransaction, type Store } from '../store/index.js';
-import { intArg, seedOption } from './program.js';
+import { intArg, seedOption } from './args.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { addSimulatorSizeOptions, openSource } from './sources.js';
 

@@ -10,7 +10,7 @@ import {
   createSyntheticCreditcardSource,
   type Source,
 } from '../sources/index.js';
-import { intArg } from './program.js';
+import { intArg } from './args.js';
 
 /** Rows of the Kaggle/ULB credit-card file, the synthetic generator's default length. */
 export const SYNTHETIC_CREDITCARD_ROWS = 284_807;

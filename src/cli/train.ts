@@ -4,7 +4,7 @@ import { readJsonFile } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { FEATURE_SET_NAMES, type FeatureSetName } from '../features/index.js';
 import { saveBundle, type TrainPhase, trainBundle, validateRules } from '../scoring/index.js';
-import { intArg, positiveArg, seedOption } from './program.js';
+import { intArg, positiveArg, seedOption } from './args.js';
 import { bar, formatCount, progressLine } from './progress.js';
 import {
   addSimulatorSizeOptions,

@@ -1,0 +1,28 @@
+/**
+ * Argument parsers and options shared by the command files. They live apart from `program.ts`,
+ * which imports every command, so that no command file has to import the program back.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+
+/** Parses a non-negative integer flag. */
+export function intArg(value: string): number {
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Parses a positive number flag. */
+export function positiveArg(value: string): number {
+  const n = Number(value.replaceAll('_', ''));
+  if (!(Number.isFinite(n) && n > 0))
+    throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** `--seed`, shared by every command that generates or samples. */
+export function seedOption(): Option {
+  return new Option('--seed <n>', 'seed: selects the simulated world, synthetic rows and hold-out').argParser(
+    intArg,
+  );
+}
