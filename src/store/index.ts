@@ -16,5 +16,7 @@ export type {
   SeriesAggregation,
   SeriesPoint,
   Store,
+  TransactionPage,
+  TransactionQuery,
 } from './types.js';
-export { COUNTER_INTERVALS_MS, DECISIONS, SCORE_SERIES, toAlert } from './types.js';
+export { COUNTER_INTERVALS_MS, DECISIONS, MAX_SEARCH_LIMIT, SCORE_SERIES, toAlert } from './types.js';

@@ -1,6 +1,7 @@
 import { ConfigError, NotAvailableError } from '../../errors/index.js';
 import { asStoreError, openRedisConnection, type RedisCommandConnection } from '../../redis/index.js';
 import { shardOf } from '../../transports/index.js';
+import { checkQuery } from '../search.js';
 import { TimeSeriesBuffer } from '../series.js';
 import {
   type Alert,
@@ -14,6 +15,8 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  type TransactionPage,
+  type TransactionQuery,
   toAlert,
 } from '../types.js';
 import {
@@ -34,6 +37,7 @@ import {
   resolveRedisStoreOptions,
 } from './options.js';
 import { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
+import { INDEX_SCRIPT, indexCall, searchIndexes } from './search.js';
 
 /** Most commands one `counters()` query may send (buckets × shards); wider ranges are refused. */
 const MAX_COUNTER_READS = 200_000;
@@ -111,6 +115,14 @@ export class RedisStore implements Store {
           for (let j = 0; j < indices.length; j++) isNew[indices[j]!] = flags[j] === 1 ? 1 : 0;
         }),
       );
+      // Search indexes in the same round trip; idempotent, so a redelivery repairs them.
+      const ix = indexCall(
+        this.keys,
+        shard,
+        indices.map((i) => results[i]!),
+        this.options.transactionTtlSeconds,
+      );
+      calls.push(INDEX_SCRIPT.run<number>(this.connection, ix.keys, ix.args).then(() => undefined));
     }
     try {
       await Promise.all(calls);
@@ -300,6 +312,15 @@ export class RedisStore implements Store {
       if (bucket) out.push(bucket);
     }
     return out;
+  }
+
+  /** Reads the secondary indexes written at persist time (see `search.ts`). */
+  async searchTransactions(query: TransactionQuery): Promise<TransactionPage> {
+    checkQuery(query);
+    const { keys, shards, layout, connection } = this;
+    return this.read(() =>
+      searchIndexes({ keys, shards, layout, send: (key, args) => connection.send(key, args) }, query),
+    );
   }
 
   async close(): Promise<void> {
