@@ -86,11 +86,13 @@ export class Scorer {
   /**
    * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing).
    * `transactions[i]` is the transaction of row i, for rules; may be omitted when there are no rules.
+   * With `learn: false` (a dry run) the forest scores the rows without learning from them.
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
+    options?: { learn?: boolean },
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -144,7 +146,7 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
     }
-    rcf.updateBatch(z, n);
+    if (options?.learn !== false) rcf.updateBatch(z, n);
     return out;
   }
 
