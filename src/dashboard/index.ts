@@ -6,6 +6,13 @@ export type { DashboardOptions, MetricsText, ResolvedDashboardOptions } from './
 export { DEFAULT_DASHBOARD_OPTIONS, resolveDashboardOptions } from './options.js';
 export { InvalidQueryError } from './query.js';
 export type { DashboardHandle } from './server.js';
-export { startDashboard } from './server.js';
-export type { DashboardSnapshot, DeadLetterSummary, SeriesSummary, SnapshotRequest } from './snapshot.js';
+export { guardServer, isLoopback, registerDashboard, startDashboard } from './server.js';
+export type {
+  DashboardSnapshot,
+  DeadLetterSummary,
+  DriftView,
+  SeriesSummary,
+  SnapshotRequest,
+} from './snapshot.js';
 export { readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';
+export { DEFAULT_SEARCH_LIMIT, registerTransactionReads, searchQuery } from './transactions.js';

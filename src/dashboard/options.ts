@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Store } from '../store/index.js';
+import type { DriftView } from './snapshot.js';
 
 /** Options of {@link startDashboard}. Only `store` is required. */
 export interface DashboardOptions {
@@ -60,6 +61,12 @@ export interface DashboardOptions {
    * @default undefined (`/metrics` answers 404)
    */
   metrics?: MetricsText;
+  /**
+   * Drift of live traffic (population stability index), read for each snapshot and shown on
+   * the page with a warning above its threshold.
+   * @default undefined (no drift panel figures)
+   */
+  drift?: () => DriftView | null | undefined;
 }
 
 /** Metrics in the Prometheus text format and their content type. */
@@ -77,10 +84,10 @@ export const DEFAULT_DASHBOARD_OPTIONS = {
   maxClients: 100,
   title: 'fraudstream',
   info: {},
-} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics'>;
+} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics' | 'drift'>;
 
-export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics'>> &
-  Pick<DashboardOptions, 'logger' | 'metrics'>;
+export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics' | 'drift'>> &
+  Pick<DashboardOptions, 'logger' | 'metrics' | 'drift'>;
 
 /** Merges `options` over the defaults and validates them once; throws a {@link ConfigError}. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {

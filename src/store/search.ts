@@ -34,6 +34,16 @@ export function decodeCursor(cursor: string): string {
   return key;
 }
 
+/** Whether `cursor` is one a store returned (its shape; the position it names may be gone). */
+export function isSearchCursor(cursor: string): boolean {
+  try {
+    decodeCursor(cursor);
+    return /^[A-Za-z0-9_-]+$/.test(cursor);
+  } catch {
+    return false;
+  }
+}
+
 /** Validates a query once at the store's entry; throws {@link ConfigError}. */
 export function checkQuery(query: TransactionQuery): void {
   if (!(Number.isInteger(query.limit) && query.limit >= 1 && query.limit <= MAX_SEARCH_LIMIT)) {
