@@ -7,7 +7,7 @@ import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, type ConsumerStats } from '../pipeline/index.js';
-import { loadBundle, Scorer } from '../scoring/index.js';
+import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
 import { intArg } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
@@ -102,6 +102,11 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     checkpoints?.store,
   );
   const scorer = new Scorer(bundle);
+  // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
+  const drift = bundle.manifest.drift
+    ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
+    : undefined;
+  const driftReport = drift && (() => drift.report());
   const runInfo = (model: string): Record<string, string> => ({
     from: redactUrl(flags.from),
     store: redactUrl(storeSpec),
@@ -116,7 +121,12 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
-          metrics: new PipelineMetrics({ stats: () => latest, modelVersion: () => scorer.version }),
+          metrics: new PipelineMetrics({
+            stats: () => latest,
+            modelVersion: () => scorer.version,
+            ...(driftReport && { drift: driftReport }),
+          }),
+          ...(driftReport && { drift: driftReport }),
         });
   const line = progressLine();
   const started = performance.now();
@@ -129,6 +139,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     }),
     scorer,
     logger: log,
+    ...(drift && { drift }),
     onBatch: (s) => {
       latest = s;
       const done = s.persisted + s.duplicates + s.deadLettered;

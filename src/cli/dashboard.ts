@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   type DashboardHandle,
+  type DashboardOptions,
   DEFAULT_DASHBOARD_OPTIONS,
   type MetricsText,
   startDashboard,
@@ -34,6 +35,8 @@ export interface ServeDashboardOptions {
   command: Command;
   /** Prometheus metrics to serve at `/metrics`. */
   metrics?: MetricsText;
+  /** Drift figures for the page and `/api/summary`. */
+  drift?: DashboardOptions['drift'];
 }
 
 /**
@@ -55,6 +58,7 @@ export async function serveDashboard(
       title: options.title,
       info: options.info,
       metrics: options.metrics,
+      drift: options.drift,
     });
   const chosen = options.command.getOptionValueSource('dashboardPort') !== 'default';
   try {

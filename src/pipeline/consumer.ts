@@ -11,7 +11,7 @@ import { ConfigError, FraudstreamError, ParseError } from '../errors/index.js';
 import { type Feedback, parsePayload, type Transaction } from '../events/index.js';
 import { type FeatureSet, feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { DeadLetter, ScoredTransaction, Store } from '../store/index.js';
 import type { DeliveredRecord, StreamReader } from '../transports/index.js';
 import { LatencyHistogram } from './latency.js';
@@ -59,6 +59,11 @@ export interface ConsumerOptions {
   pendingFeedback?: readonly Feedback[];
   /** Called after each batch with running totals (for progress panels). */
   onBatch?: (stats: ConsumerStats) => void;
+  /**
+   * Measures drift (PSI) of the scored traffic against the bundle's training distributions.
+   * @default undefined (no drift figures)
+   */
+  drift?: DriftMonitor;
 }
 
 export interface ConsumerStats {
@@ -307,6 +312,7 @@ export class Consumer {
     if (this.features.length < n * width) this.features = new Float64Array(n * width);
     await this.extractFeatures(transactions, width);
     const scores = scorer.scoreBatch(this.features, n, transactions);
+    this.o.drift?.observe(this.features, scores.fraudScore, n);
     const results = scoredTransactions(
       transactions,
       records,

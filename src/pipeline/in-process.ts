@@ -7,7 +7,7 @@ import type { Feedback } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
@@ -45,6 +45,8 @@ export interface InProcessRunOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
+  /** See `ConsumerOptions.drift`. */
+  drift?: DriftMonitor;
 }
 
 export interface InProcessRunResult {
@@ -74,6 +76,7 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.drift && { drift: options.drift }),
     onBatch: (stats) => {
       onBatch?.(stats);
       if (stats.persisted + stats.duplicates + stats.deadLettered >= target) void consumer.stop();
