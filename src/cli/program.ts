@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { evaluateCommand } from './evaluate.js';
 import { produceCommand } from './produce.js';
 import { scoreCommand } from './score.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { packageVersion } from './version.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(consumeCommand());
   program.addCommand(scoreCommand());
   program.addCommand(demoCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 
