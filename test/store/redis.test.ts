@@ -130,3 +130,28 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     await store.close();
   });
 });
+
+describe.skipIf(skipWithoutRedis())('RedisStore search indexes', () => {
+  it('can be turned off: fewer writes, and search is then refused', async () => {
+    const server = await startRedisServer();
+    try {
+      const store = await RedisStore.connect({
+        url: server.url,
+        prefix: randomKeyPrefix(),
+        searchIndexes: false,
+      });
+      expect(await store.persistBatch([scored(1, Date.now(), 'approve', 0.1)])).toEqual({
+        written: 1,
+        duplicates: 0,
+      });
+      await expect(store.searchTransactions({ limit: 5 })).rejects.toThrow(NotAvailableError);
+      const admin = createClient({ url: server.url });
+      await admin.connect();
+      expect(await admin.keys('*ix:*')).toEqual([]);
+      await admin.close();
+      await store.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -58,6 +58,13 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    */
   shards?: number;
   /**
+   * Write the search indexes of `searchTransactions` (per card, terminal and decision; see
+   * `search.ts`) with every batch. Off saves about three sorted-set writes per record, and
+   * `searchTransactions` then fails with `NotAvailableError`.
+   * @default true
+   */
+  searchIndexes?: boolean;
+  /**
    * Receives one-line notes about the connection (layout detected, compaction rules skipped).
    * @default undefined (silent)
    */
@@ -73,6 +80,7 @@ export interface ResolvedRedisStoreOptions {
   layout: RedisStoreLayoutOption;
   /** `undefined` = the connection-dependent default. */
   shards: number | undefined;
+  searchIndexes: boolean;
 }
 
 export const DEFAULT_REDIS_STORE_OPTIONS = {
@@ -82,6 +90,7 @@ export const DEFAULT_REDIS_STORE_OPTIONS = {
   seriesRetentionMs: 3_600_000,
   maxAlerts: 10_000,
   layout: 'auto',
+  searchIndexes: true,
   standaloneShards: 1,
   clusterShards: 16,
 } as const;
@@ -123,5 +132,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
     maxAlerts: integer('maxAlerts', options.maxAlerts ?? d.maxAlerts, 1),
     layout,
     shards: options.shards === undefined ? undefined : integer('shards', options.shards, 1),
+    searchIndexes: options.searchIndexes ?? d.searchIndexes,
   };
 }

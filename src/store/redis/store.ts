@@ -115,14 +115,16 @@ export class RedisStore implements Store {
           for (let j = 0; j < indices.length; j++) isNew[indices[j]!] = flags[j] === 1 ? 1 : 0;
         }),
       );
-      // Search indexes in the same round trip; idempotent, so a redelivery repairs them.
-      const ix = indexCall(
-        this.keys,
-        shard,
-        indices.map((i) => results[i]!),
-        this.options.transactionTtlSeconds,
-      );
-      calls.push(INDEX_SCRIPT.run<number>(this.connection, ix.keys, ix.args).then(() => undefined));
+      if (this.options.searchIndexes) {
+        // Search indexes in the same round trip; idempotent, so a redelivery repairs them.
+        const ix = indexCall(
+          this.keys,
+          shard,
+          indices.map((i) => results[i]!),
+          this.options.transactionTtlSeconds,
+        );
+        calls.push(INDEX_SCRIPT.run<number>(this.connection, ix.keys, ix.args).then(() => undefined));
+      }
     }
     try {
       await Promise.all(calls);
@@ -317,6 +319,9 @@ export class RedisStore implements Store {
   /** Reads the secondary indexes written at persist time (see `search.ts`). */
   async searchTransactions(query: TransactionQuery): Promise<TransactionPage> {
     checkQuery(query);
+    if (!this.options.searchIndexes) {
+      throw new NotAvailableError('this Redis store was opened with searchIndexes: false');
+    }
     const { keys, shards, layout, connection } = this;
     return this.read(() =>
       searchIndexes({ keys, shards, layout, send: (key, args) => connection.send(key, args) }, query),
