@@ -84,25 +84,25 @@ describe('fraudstream serve', () => {
     expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without an API key/);
   });
 
-  describe.skipIf(skipWithoutRedis())('on Redis', () => {
-    let redis: RedisServerHandle;
-    beforeAll(async () => {
-      redis = await startRedisServer();
-    });
-    afterAll(async () => {
-      await redis?.stop();
-    });
-
-    it('scores into the Redis store, finds transactions through its indexes, and refuses dry runs (501)', async () => {
-      const prefix = randomKeyPrefix();
-      const { url } = await startServe(['--models', models, '--store', redis.url, '--prefix', prefix]);
-      const batch = [EXAMPLE, { ...EXAMPLE, id: 'tx-1002', timestamp: '2018-05-25T10:16:00Z' }];
-      expect((await score(url, batch)).status).toBe(200);
-      const found = (await (await fetch(`${url}api/transactions?card=42&limit=10`)).json()) as {
-        transactions: { transaction: { id: string } }[];
-      };
-      expect(found.transactions.map((r) => r.transaction.id)).toEqual(['tx-1002', 'tx-1001']);
-      expect((await score(url, { transactions: EXAMPLE, dryRun: true })).status).toBe(501);
-    }, 30_000);
-  });
+  it.skipIf(skipWithoutRedis())(
+    'on Redis: scores into the Redis store, finds transactions through its indexes, and refuses dry runs (501)',
+    async () => {
+      const redis: RedisServerHandle = await startRedisServer();
+      try {
+        const prefix = randomKeyPrefix();
+        const { url } = await startServe(['--models', models, '--store', redis.url, '--prefix', prefix]);
+        const batch = [EXAMPLE, { ...EXAMPLE, id: 'tx-1002', timestamp: '2018-05-25T10:16:00Z' }];
+        expect((await score(url, batch)).status).toBe(200);
+        const found = (await (await fetch(`${url}api/transactions?card=42&limit=10`)).json()) as {
+          transactions: { transaction: { id: string } }[];
+        };
+        expect(found.transactions.map((r) => r.transaction.id)).toEqual(['tx-1002', 'tx-1001']);
+        expect((await score(url, { transactions: EXAMPLE, dryRun: true })).status).toBe(501);
+        await killAllStarted();
+      } finally {
+        await redis.stop();
+      }
+    },
+    30_000,
+  );
 });
