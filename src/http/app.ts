@@ -154,7 +154,7 @@ export function buildServeApp(
       const { transactions, dryRun } = parseScoreRequest(request.body);
       if (dryRun && !scorer.canDryRun) {
         throw new NotAvailableError(
-          'dry runs need a window state that can be read without updating it; this store’s (Redis) has none yet',
+          'dry runs need a window state that can be read without updating it; this one cannot',
         );
       }
       const { results, persisted } = await scorer.score(transactions, { dryRun, receivedAtMs });

@@ -223,3 +223,64 @@ describe.skipIf(skipWithoutRedis())('RedisWindowState on a single server', () =>
     await state.close();
   });
 });
+
+describe.skipIf(skipWithoutRedis())('RedisWindowState.peek (dry runs)', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  for (const delayDays of [7, 0]) {
+    it(`reads what updateAndRead would write and changes nothing (delay ${delayDays} days)`, async () => {
+      const redis = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix(), delayDays });
+      const memory = new MemoryWindowState({ delayDays });
+      const stride = windowAggregateCount(memory.config);
+      const rng = new Random(23);
+      const seen: WindowEvent[] = [];
+      const rounded = (a: Float64Array) => Array.from(a, (v) => Math.round(v * 1e6) / 1e6);
+      let t = T0;
+      try {
+        for (let i = 0; i < 400; i++) {
+          t += rng.int(12 * 3_600_000);
+          const again = seen.length > 0 && rng.next() < 0.05;
+          const e: WindowEvent = again
+            ? seen[rng.int(seen.length)]!
+            : {
+                key: `k${i}`,
+                cardId: `c${rng.int(8)}`,
+                terminalId: `t${rng.int(4)}`,
+                timestampMs: t - (rng.next() < 0.1 ? rng.int(2 * DAY_MS) : 0),
+                amount: Math.round(rng.next() * 10_000) / 100,
+              };
+          if (!again) seen.push(e);
+          const peek = new Float64Array(stride);
+          await redis.peek([e], peek);
+          const expected = new Float64Array(stride);
+          await memory.updateAndRead([e], expected);
+          expect(rounded(peek), `event ${i}`).toEqual(rounded(expected));
+          const after = new Float64Array(stride);
+          await redis.updateAndRead([e], after);
+          expect(rounded(after), `event ${i}`).toEqual(rounded(expected));
+          if (rng.next() < 0.25) {
+            const target = seen[rng.int(seen.length)]!;
+            const item = {
+              transactionId: target.key,
+              cardId: target.cardId,
+              terminalId: target.terminalId,
+              transactionTimestampMs: target.timestampMs,
+              label: (rng.next() < 0.6 ? 1 : 0) as 0 | 1,
+              atMs: t + rng.int(2 * DAY_MS),
+            };
+            await redis.applyFeedback([item]);
+            await memory.applyFeedback([item]);
+          }
+        }
+      } finally {
+        await redis.close();
+      }
+    }, 60_000);
+  }
+});
