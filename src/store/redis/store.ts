@@ -169,7 +169,7 @@ export class RedisStore implements Store {
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(this.layout, reply) as ScoredTransaction | undefined;
+    return parseDocumentReply(reply) as ScoredTransaction | undefined;
   }
 
   async countTransactions(): Promise<number> {
