@@ -1,8 +1,10 @@
 /**
  * Dead letters of the Redis Streams transport: records that will never be processed go to one
- * dead-letter stream with fields `p`, `reason`, `position`, `at`.
+ * dead-letter stream, capped at `deadLetterMaxLen` entries (`MAXLEN ~`), with fields `p` (the
+ * payload up to `deadLetterMaxPayloadBytes`), `size` and `sha256` (of the full payload),
+ * `reason`, `position`, `at`.
  */
-import type { RedisCommandConnection } from '../../redis/index.js';
+import { capPayload, type RedisCommandConnection } from '../../redis/index.js';
 import type { DeliveredRecord } from '../types.js';
 import { withRetries } from './entries.js';
 import type { ResolvedRedisStreamOptions } from './options.js';
@@ -31,26 +33,33 @@ export async function writeDeadLetters(
   items: readonly DeadLetterItem[],
 ): Promise<void> {
   if (items.length === 0) return;
-  const dead = options.deadLetterStream;
+  const { deadLetterStream: dead, deadLetterMaxLen, deadLetterMaxPayloadBytes } = options;
   const at = String(Date.now());
+  const commands = items.map(({ record, reason }) => {
+    const capped = capPayload(record.payload, deadLetterMaxPayloadBytes);
+    return [
+      'XADD',
+      dead,
+      'MAXLEN',
+      '~',
+      String(deadLetterMaxLen),
+      '*',
+      'p',
+      capped.payload,
+      'size',
+      String(capped.bytes),
+      'sha256',
+      capped.sha256,
+      'reason',
+      reason,
+      'position',
+      record.position,
+      'at',
+      at,
+    ];
+  });
   await withRetries('dead-letter XADD', options, () =>
-    Promise.all(
-      items.map(({ record, reason }) =>
-        connection.send(dead, [
-          'XADD',
-          dead,
-          '*',
-          'p',
-          record.payload,
-          'reason',
-          reason,
-          'position',
-          record.position,
-          'at',
-          at,
-        ]),
-      ),
-    ),
+    Promise.all(commands.map((command) => connection.send(dead, command))),
   );
 }
 

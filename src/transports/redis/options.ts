@@ -62,10 +62,31 @@ export interface RedisStreamOptions extends RedisConnectionOptions {
    */
   maxDeliveries?: number;
   /**
-   * Stream receiving dead-lettered records with fields `p`, `reason`, `position`, `at`.
+   * Stream receiving dead-lettered records with fields `p` (payload, cut to
+   * `deadLetterMaxPayloadBytes`), `size` (the payload's full size in bytes), `sha256` (of the full
+   * payload), `reason`, `position`, `at`.
    * @default `${stream}:dead`
    */
   deadLetterStream?: string;
+  /**
+   * Approximate (`~`) maximum length of the dead-letter stream, applied on every dead-letter XADD,
+   * so a flood of bad records cannot fill the server's memory. The oldest dead letters go first.
+   * @default 100000
+   */
+  deadLetterMaxLen?: number;
+  /**
+   * Largest payload kept in a dead letter, in UTF-8 bytes; a longer payload is cut at a character
+   * boundary, and its full size and SHA-256 are kept beside it to identify the original.
+   * @default 65536
+   */
+  deadLetterMaxPayloadBytes?: number;
+  /**
+   * How often a reader trims acknowledged entries from its shard streams, in ms: `XTRIM MINID`
+   * below every group's oldest pending entry and last-delivered id, so nothing unacknowledged or
+   * undelivered is removed. Periodic, not per batch, to keep the read path short. `0` never trims.
+   * @default 60000
+   */
+  trimIntervalMs?: number;
   /**
    * How many times a publish or acknowledgement retries transient failures before rejecting.
    * @default 3
@@ -98,6 +119,9 @@ export const DEFAULT_REDIS_STREAM_OPTIONS = {
   startFrom: '0',
   claimIdleMs: 30_000,
   maxDeliveries: 5,
+  deadLetterMaxLen: 100_000,
+  deadLetterMaxPayloadBytes: 65_536,
+  trimIntervalMs: 60_000,
   retries: 3,
   retryBaseMs: 50,
   clusterPollMs: 10,
@@ -119,6 +143,9 @@ export interface ResolvedRedisStreamOptions {
   claimIdleMs: number;
   maxDeliveries: number;
   deadLetterStream: string;
+  deadLetterMaxLen: number;
+  deadLetterMaxPayloadBytes: number;
+  trimIntervalMs: number;
   retries: number;
   retryBaseMs: number;
   clusterPollMs: number;
@@ -176,6 +203,12 @@ export function resolveRedisStreamOptions(options: RedisStreamOptions = {}): Res
     claimIdleMs: positiveInt('claimIdleMs', options.claimIdleMs ?? d.claimIdleMs),
     maxDeliveries: positiveInt('maxDeliveries', options.maxDeliveries ?? d.maxDeliveries),
     deadLetterStream: nonEmpty('deadLetterStream', options.deadLetterStream ?? `${stream}:dead`),
+    deadLetterMaxLen: positiveInt('deadLetterMaxLen', options.deadLetterMaxLen ?? d.deadLetterMaxLen),
+    deadLetterMaxPayloadBytes: positiveInt(
+      'deadLetterMaxPayloadBytes',
+      options.deadLetterMaxPayloadBytes ?? d.deadLetterMaxPayloadBytes,
+    ),
+    trimIntervalMs: positiveInt('trimIntervalMs', options.trimIntervalMs ?? d.trimIntervalMs, 0),
     retries: positiveInt('retries', options.retries ?? d.retries, 0),
     retryBaseMs: positiveInt('retryBaseMs', options.retryBaseMs ?? d.retryBaseMs, 0),
     clusterPollMs: positiveInt('clusterPollMs', options.clusterPollMs ?? d.clusterPollMs),

@@ -8,6 +8,7 @@
  * - Released, orphaned and idle pending entries come back through {@link PendingClaims}.
  * - A record delivered more than `maxDeliveries` times goes to the dead-letter stream with reason
  *   `max-deliveries` and is acknowledged instead of being delivered again.
+ * - Every `trimIntervalMs` the reader trims acknowledged entries from its shards (see `trim.ts`).
  */
 import { FraudstreamError } from '../../errors/index.js';
 import {
@@ -25,6 +26,7 @@ import {
 } from './dead-letters.js';
 import { type RawStreams, splitPosition, toDelivered, withRetries } from './entries.js';
 import type { ResolvedRedisStreamOptions } from './options.js';
+import { trimAcknowledged } from './trim.js';
 
 /** Reads the shard streams as one consumer of the group; see the module comment. */
 export class RedisStreamReader implements StreamReader, DeadLetterSink {
@@ -43,6 +45,7 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
   /** Delivered by Redis beyond `maxBatch`; handed out before anything else. */
   private buffer: DeliveredRecord[] = [];
   private readonly claims: PendingClaims;
+  private nextTrimAtMs: number;
 
   /** @internal use {@link RedisStreamTransport.reader} or {@link openRedisStreamReader}. */
   constructor(
@@ -59,6 +62,8 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
       this.shardIndex.set(key, i);
     });
     this.claims = new PendingClaims(options, connection, this.maxBatch);
+    // The first trim waits one interval: a short-lived reader leaves the streams as they were.
+    this.nextTrimAtMs = Date.now() + options.trimIntervalMs;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<readonly DeliveredRecord[]> {
@@ -135,6 +140,17 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
     await this.ack(items.map((item) => item.record));
   }
 
+  /**
+   * Removes the entries of every shard that all groups have delivered and acknowledged
+   * (`XTRIM MINID`, see `trim.ts`); returns how many. Runs by itself every `trimIntervalMs`.
+   */
+  async trimAcknowledged(): Promise<number> {
+    const removed = await Promise.all(
+      this.options.shardKeys.map((key) => trimAcknowledged(this.connection, key)),
+    );
+    return removed.reduce((a, b) => a + b, 0);
+  }
+
   /** Stops reading; an in-flight blocking read is interrupted by destroying its connection. */
   close(): Promise<void> {
     this.closed ??= (async () => {
@@ -198,6 +214,11 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
     if (deliverable.length > 0) {
       this.buffer = deliverable;
       return this.takeFromBuffer();
+    }
+    if (this.options.trimIntervalMs > 0 && Date.now() >= this.nextTrimAtMs) {
+      this.nextTrimAtMs = Date.now() + this.options.trimIntervalMs;
+      // Housekeeping only: a failed trim must not fail the read; the next interval tries again.
+      await this.trimAcknowledged().catch(() => {});
     }
     const fresh =
       this.connection.kind === 'standalone' ? await this.readBlocking() : await this.readPolling();
