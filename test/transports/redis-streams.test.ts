@@ -478,6 +478,37 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     await Promise.all([writer.close(), reader.close()]);
   });
 
+  it('keeps reading through a server busy with a script for longer than its retries last', async () => {
+    const busy = await startRedisServer({ extraArgs: ['--busy-reply-threshold', '50'] });
+    const options = { ...optionsFor(), url: busy.url, retries: 1, retryBaseMs: 10 };
+    const writer = await openRedisStreamWriter(options);
+    const reader = await openRedisStreamReader(options, { maxWaitMs: 20 });
+    const blocker = createClient({ url: busy.url });
+    try {
+      const iterator = reader[Symbol.asyncIterator]();
+      await writer.publish([{ partitionKey: 'k', payload: 'before' }]);
+      const first = await readRecords(iterator, 1);
+      await reader.ack(first);
+      await blocker.connect();
+      // 1.5 s of BUSY replies: far past 1 retry of 10 ms, which used to end the iteration.
+      const script = blocker.sendCommand([
+        'EVAL',
+        "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do t = redis.call('TIME') if t[1] * 1000000 + t[2] - s > 1500000 then break end end return 1",
+        '0',
+      ]);
+      const during = iterator.next();
+      await script;
+      await writer.publish([{ partitionKey: 'k', payload: 'after' }]);
+      const batches = [((await during).value ?? []) as DeliveredRecord[]];
+      if (batches[0]!.length === 0) batches.push(await readRecords(iterator, 1));
+      expect(batches.flat().map((r) => r.payload)).toEqual(['after']);
+    } finally {
+      await blocker.close().catch(() => {});
+      await Promise.all([writer.close(), reader.close()]);
+      await busy.stop();
+    }
+  });
+
   it('ack and release refuse records of another stream', async () => {
     const reader: RedisStreamReader = await openRedisStreamReader(optionsFor(), { maxWaitMs: 20 });
     const foreign: DeliveredRecord = {

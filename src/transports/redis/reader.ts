@@ -28,6 +28,9 @@ import { type RawStreams, splitPosition, toDelivered, withRetries } from './entr
 import type { ResolvedRedisStreamOptions } from './options.js';
 import { trimAcknowledged } from './trim.js';
 
+/** Longest pause between two attempts to read from a server that keeps failing transiently. */
+const MAX_READ_BACKOFF_MS = 1_000;
+
 /** Reads the shard streams as one consumer of the group; see the module comment. */
 export class RedisStreamReader implements StreamReader, DeadLetterSink {
   private readonly options: ResolvedRedisStreamOptions;
@@ -89,8 +92,13 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
             await this.ensureGroups();
             continue;
           }
-          if (!isTransientRedisError(error) || failures >= this.options.retries) throw error;
-          await this.sleep(this.options.retryBaseMs * 2 ** failures++);
+          // A server that is restarting, loading, busy with a script or out of memory comes
+          // back: keep trying (nothing is lost while nothing is read) instead of ending the
+          // consumer's loop after a few hundred ms. Other errors end the iteration.
+          if (!isTransientRedisError(error)) throw error;
+          await this.sleep(
+            Math.min(this.options.retryBaseMs * 2 ** Math.min(failures++, 20), MAX_READ_BACKOFF_MS),
+          );
           continue;
         }
         // Records read while closing stay pending and are redelivered; do not hand them out.
