@@ -172,5 +172,5 @@ export async function searchIndexes(ctx: SearchContext, query: TransactionQuery)
 async function readDocument(ctx: SearchContext, recordKey: string): Promise<ScoredTransaction | undefined> {
   const docKey = ctx.keys.transaction(shardOf(recordKey, ctx.shards), recordKey);
   const reply = await ctx.send<string | null>(docKey, getDocumentCommand(ctx.layout, docKey));
-  return parseDocumentReply(ctx.layout, reply) as ScoredTransaction | undefined;
+  return parseDocumentReply(reply) as ScoredTransaction | undefined;
 }
