@@ -11,7 +11,8 @@ import type { Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
-import { Consumer, type ConsumerStats } from './consumer.js';
+import { Consumer } from './consumer.js';
+import type { ConsumerStats } from './consumer-options.js';
 
 /** A stream other than the built-in memory one (e.g. Redis Streams), opened by the caller. */
 export interface ExternalStream {

@@ -521,6 +521,7 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
   private recoverAfter: (string | undefined)[];
   private claimCursor: string[];
   private nextClaimAtMs = 0;
+  readonly deadLetterCounts = new Map<string, number>();
 
   /** @internal use {@link RedisStreamTransport.reader} or {@link openRedisStreamReader}. */
   constructor(
@@ -633,6 +634,8 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
       ),
     );
     await this.ack(items.map((item) => item.record));
+    for (const { reason } of items)
+      this.deadLetterCounts.set(reason, (this.deadLetterCounts.get(reason) ?? 0) + 1);
   }
 
   /** Stops reading; an in-flight blocking read is interrupted by destroying its connection. */
