@@ -16,13 +16,12 @@
  * - One record fails: the batch is bisected until that record is alone, and only it is
  *   dead-lettered; the rest persist. Writes are idempotent, so re-sending halves is harmless.
  */
-import { ConfigError, FraudstreamError, ParseError, StallError } from '../errors/index.js';
+import { FraudstreamError, ParseError } from '../errors/index.js';
 import { type Feedback, parsePayload, recordKey, type Transaction } from '../events/index.js';
-import { type FeatureSet, feedbackFor } from '../features/index.js';
+import { feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
-import type { Scorer } from '../scoring/index.js';
-import type { DeadLetter, ScoredTransaction, Store } from '../store/index.js';
-import type { DeliveredRecord, StreamReader } from '../transports/index.js';
+import type { DeadLetter, ScoredTransaction } from '../store/index.js';
+import type { DeliveredRecord } from '../transports/index.js';
 import {
   type ConsumerOptions,
   type ConsumerStats,

@@ -46,6 +46,10 @@ export interface InProcessRunOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
+  /** Called with the consumer once it exists (its `stats` are live, e.g. for metrics during a stall). */
+  onConsumer?: (consumer: Consumer) => void;
+  /** See `ConsumerOptions.maxFutureSkewMs`. */
+  maxFutureSkewMs?: number;
 }
 
 export interface InProcessRunResult {
@@ -75,11 +79,13 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.maxFutureSkewMs !== undefined && { maxFutureSkewMs: options.maxFutureSkewMs }),
     onBatch: (stats) => {
       onBatch?.(stats);
       if (stats.persisted + stats.duplicates + stats.deadLettered >= target) void consumer.stop();
     },
   });
+  options.onConsumer?.(consumer);
   const consuming = consumer.run();
   let produced: ProduceSummary;
   try {
