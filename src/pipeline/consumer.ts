@@ -215,7 +215,15 @@ export class Consumer {
         );
         continue;
       }
-      const parsed = parsePayload(record.payload);
+      let parsed: Transaction | ParseError;
+      try {
+        parsed = parsePayload(record.payload);
+      } catch (err) {
+        // Parsers return ParseError; a throw (e.g. a stack overflow on a pathological payload)
+        // must still cost only this record.
+        dead.push(recordFailure(record, err));
+        continue;
+      }
       if (parsed instanceof ParseError) {
         dead.push(deadLetter(record, parsed.message, parsed.name));
         continue;

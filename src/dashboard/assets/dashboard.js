@@ -215,7 +215,7 @@
 
   function drawStall(p) {
     const el = byId('stall');
-    if (!p || !p.stalled) {
+    if (!p?.stalled) {
       el.hidden = true;
       return;
     }
