@@ -704,6 +704,8 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
       this.buffer = deliverable;
       return this.takeFromBuffer();
     }
+    // New entries only once the own PEL is recovered: read earlier, they would be in that PEL.
+    if (this.recoverAfter.some((after) => after !== undefined)) return [];
     const fresh =
       this.connection.kind === 'standalone' ? await this.readBlocking() : await this.readPolling();
     this.buffer = fresh;
@@ -789,7 +791,9 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
           }
           const first = entries[0]![0];
           const last = entries[entries.length - 1]![0];
-          this.recoverAfter[shard] = last;
+          // A short page is the end of what a predecessor left; paging on would re-read entries
+          // this reader delivered since (still in flight) and bump their delivery counts.
+          this.recoverAfter[shard] = entries.length < this.maxBatch ? undefined : last;
           // Re-reading the PEL has incremented the counts; XPENDING over the same range and
           // consumer returns exactly these entries with their counts.
           const pending = await this.connection.send<[string, string, number, number][]>(key, [
