@@ -169,6 +169,25 @@ describe('consumer failure handling (memory store behind a failing layer)', () =
     expect(await store.inner.countDeadLetters()).toBe(0);
   });
 
+  it('stops while the store fails, leaving the batch unacknowledged and nothing dead-lettered', async () => {
+    const { live } = await fixture();
+    const store = new FaultyStore(new MemoryStore());
+    store.failing = true;
+    const run = await startConsumer(
+      live.slice(0, 50).map((t) => toNativeJson(t)),
+      store,
+      { maxBackoffMs: 60_000 },
+    );
+    await vi.waitFor(() => expect(run.consumer.stats.storeRetries).toBeGreaterThanOrEqual(2), {
+      timeout: 10_000,
+      interval: 5,
+    });
+    const stats = await run.consumer.stop();
+    expect(stats.deadLettered).toBe(0);
+    expect(run.acked.length).toBe(0);
+    await expect(run.stats).resolves.toBe(stats);
+  });
+
   it('dead-letters a far-future record, and every other record gets the features of a run without it', async () => {
     const { live } = await fixture();
     const some = live.slice(0, 400);
