@@ -34,7 +34,8 @@ export interface StoreRetryOptions {
 export class StoreRetry {
   /** Steps currently held (features and a commit may both be). */
   private held = 0;
-  private wakeUp: (() => void) | undefined;
+  /** Back-off sleeps in progress (a features step and a commit may both sleep). */
+  private readonly sleeping = new Set<() => void>();
 
   constructor(private readonly o: StoreRetryOptions) {}
 
@@ -77,18 +78,18 @@ export class StoreRetry {
 
   /** Ends a back-off sleep early (the consumer is stopping). */
   wake(): void {
-    this.wakeUp?.();
+    for (const done of [...this.sleeping]) done();
   }
 
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        this.wakeUp = undefined;
+        this.sleeping.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wakeUp = done;
+      this.sleeping.add(done);
     });
   }
 }
