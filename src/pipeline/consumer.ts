@@ -16,7 +16,7 @@
  * - One record fails: the batch is bisected until that record is alone, and only it is
  *   dead-lettered; the rest persist. Writes are idempotent, so re-sending halves is harmless.
  */
-import { FraudstreamError, ParseError } from '../errors/index.js';
+import { FraudstreamError, ParseError, StoreError } from '../errors/index.js';
 import { type Feedback, parsePayload, recordKey, type Transaction } from '../events/index.js';
 import { feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
@@ -280,7 +280,7 @@ export class Consumer {
     const stored = failed.size === 0 ? results : results.filter((_, i) => !failed.has(records[i]!.position));
     // Dead letters wait for the store like everything else: they are never dropped.
     if (letters.length > 0)
-      await this.retry.run('dead letters', letters.length, () => store.deadLetter(letters));
+      await this.retry.run('dead letters', letters.length, () => this.storeDeadLetters(letters));
     await this.retry.run('acknowledge', batch.length, () => reader.ack(batch));
     const done = Date.now();
     this.stats.persisted += persisted.written;
@@ -309,6 +309,30 @@ export class Consumer {
       'batch',
     );
     this.o.onBatch?.(this.stats);
+  }
+
+  /**
+   * Stores dead letters, bisecting like persist does. A letter the store refuses on its own is
+   * stored again with its payload cut to {@link DEAD_LETTER_EXCERPT_CHARS} (the reason says so):
+   * its record is then at least accounted for. If even that fails, the store is at fault.
+   */
+  private async storeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    const { store } = this.o;
+    const failures = await bisect(letters, (part) => store.deadLetter(part));
+    if (failures.length === 0) return;
+    const cut = failures.map(({ index, error }): DeadLetter => {
+      const letter = letters[index]!;
+      return {
+        ...letter,
+        payload: letter.payload.slice(0, DEAD_LETTER_EXCERPT_CHARS),
+        reason: `${letter.reason} (payload of ${letter.payload.length} chars cut: the store refused it: ${describeError(error)})`,
+      };
+    });
+    try {
+      await store.deadLetter(cut);
+    } catch (error) {
+      throw new StoreError(`the store refuses dead letters: ${describeError(error)}`, { cause: error });
+    }
   }
 
   /** Copies the reader's transport dead-letter counts into the stats; true if they changed. */
@@ -436,6 +460,9 @@ export class Consumer {
     this.log.debug({ id, fraud_score: r.fraudScore, decision: r.decision }, 'persistMLScores');
   }
 }
+
+/** Longest payload kept of a dead letter the store refused whole. */
+const DEAD_LETTER_EXCERPT_CHARS = 1024;
 
 function deadLetter(record: DeliveredRecord, reason: string, errorName: string): DeadLetter {
   return { position: record.position, payload: record.payload, reason, errorName, atMs: Date.now() };

@@ -169,6 +169,22 @@ describe('consumer failure handling (memory store behind a failing layer)', () =
     expect(await store.inner.countDeadLetters()).toBe(0);
   });
 
+  it('stores a dead letter the store refuses whole with its payload cut, and the rest as they are', async () => {
+    const { live } = await fixture();
+    const huge = `not json ${'x'.repeat(5_000)}`;
+    const payloads = [...live.slice(0, 20).map((t) => toNativeJson(t)), huge, 'short bad'];
+    const store = new FaultyStore(new MemoryStore());
+    store.maxDeadLetterPayload = 2_000;
+    const run = await startConsumer(payloads, store);
+    const stats = await run.stats;
+    expect(await store.countTransactions()).toBe(20);
+    const letters = await store.recentDeadLetters(5);
+    expect(letters.map((l) => l.payload.length).sort((a, b) => a - b)).toEqual([9, 1024]);
+    expect(letters.find((l) => l.payload.length === 1024)!.reason).toMatch(/payload of 5009 chars cut/);
+    expect(stats.deadLettered).toBe(2);
+    expect(run.acked.length).toBe(22);
+  });
+
   it('stops while the store fails, leaving the batch unacknowledged and nothing dead-lettered', async () => {
     const { live } = await fixture();
     const store = new FaultyStore(new MemoryStore());

@@ -58,6 +58,8 @@ export class FaultyStore implements Store {
   failures = 0;
   persistCalls = 0;
   poisonAmount: number | undefined;
+  /** Dead letters with a longer payload make `deadLetter` throw a {@link RecordError}. */
+  maxDeadLetterPayload = Number.POSITIVE_INFINITY;
   failure: () => Error = () => new StoreError("OOM command not allowed when used memory > 'maxmemory'");
 
   constructor(readonly inner: Store) {}
@@ -80,6 +82,9 @@ export class FaultyStore implements Store {
   }
   async deadLetter(items: readonly DeadLetter[]): Promise<void> {
     this.check();
+    for (const item of items)
+      if (item.payload.length > this.maxDeadLetterPayload)
+        throw new RecordError(`dead letter of ${item.payload.length} chars refused`);
     return this.inner.deadLetter(items);
   }
   getTransaction: Store['getTransaction'] = (key) => this.inner.getTransaction(key);
