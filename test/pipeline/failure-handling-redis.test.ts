@@ -86,7 +86,7 @@ describe.skipIf(skipWithoutRedis(['redis-server']))('consumer failure handling o
       });
       const during = await metrics.text();
       expect(during).toMatch(/^fraudstream_stalled 1$/m);
-      expect(during).toMatch(/fraudstream_last_store_error_info\{error="StoreError: [^"]*OOM/);
+      expect(during).toMatch(/fraudstream_last_store_error_info\{error="(Transient)?StoreError: [^"]*OOM/);
       expect(run.acked.length).toBe(0);
       await raw.configSet('maxmemory', '0');
       const stats = await run.stats;
