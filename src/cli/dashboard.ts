@@ -4,6 +4,7 @@ import {
   type DashboardOptions,
   DEFAULT_DASHBOARD_OPTIONS,
   type MetricsText,
+  type PipelineStatus,
   startDashboard,
 } from '../dashboard/index.js';
 import { ConfigError, ListenError } from '../errors/index.js';
@@ -37,6 +38,8 @@ export interface ServeDashboardOptions {
   metrics?: MetricsText;
   /** Drift figures for the page and `/api/summary`. */
   drift?: DashboardOptions['drift'];
+  /** The consumer's failure state (dead letters of both destinations, stall) for the page. */
+  pipeline?: () => PipelineStatus | undefined;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function serveDashboard(
       info: options.info,
       metrics: options.metrics,
       drift: options.drift,
+      pipeline: options.pipeline,
     });
   const chosen = options.command.getOptionValueSource('dashboardPort') !== 'default';
   try {

@@ -135,6 +135,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
             modelVersion: () => modelVersion,
             drift: driftReport,
           }),
+          pipeline: () => liveStats,
           drift: driftReport,
         });
   if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
@@ -203,6 +204,10 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     pendingFeedback,
     logger: silentLogger(),
     signal: abort.signal,
+    // Live stats from the start: a store that fails from the first batch shows as a stall.
+    onConsumer: (consumer) => {
+      liveStats = consumer.stats;
+    },
     onBatch: (s) => {
       liveStats = s;
       const now = performance.now();
@@ -249,6 +254,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     review: c.decisions.review,
     decline: c.decisions.decline,
     deadLettered: c.deadLettered,
+    deadLetters: c.deadLetters,
     throughputPerSecond: Math.round(ratePerSecond(processed, liveMs)),
     latencyP50Ms: Number(c.latency.quantile(0.5).toFixed(2)),
     latencyP99Ms: Number(c.latency.quantile(0.99).toFixed(2)),

@@ -2,7 +2,7 @@
  * The built-in live web dashboard: a page with the reference lab's Grafana panels and more,
  * a JSON API and a server-sent event stream, all read from a `Store`.
  */
-export type { DashboardOptions, MetricsText, ResolvedDashboardOptions } from './options.js';
+export type { DashboardOptions, MetricsText, PipelineStatus, ResolvedDashboardOptions } from './options.js';
 export { DEFAULT_DASHBOARD_OPTIONS, resolveDashboardOptions } from './options.js';
 export { InvalidQueryError } from './query.js';
 export type { DashboardHandle } from './server.js';
@@ -11,6 +11,7 @@ export type {
   DashboardSnapshot,
   DeadLetterSummary,
   DriftView,
+  PipelineSummary,
   SeriesSummary,
   SnapshotRequest,
 } from './snapshot.js';

@@ -13,7 +13,7 @@ import { loadAssets } from './assets.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { renderPage } from './page.js';
 import { choiceParam, InvalidQueryError, intParam, type Query } from './query.js';
-import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';
+import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS, summarizePipeline } from './snapshot.js';
 import './route-docs.js';
 import { registerTransactionReads } from './transactions.js';
 
@@ -142,6 +142,7 @@ export function registerDashboard(
       alertLimit: o.alertLimit,
       info: info(),
       drift: o.drift?.() ?? null,
+      pipeline: o.pipeline?.(),
     });
   const minutesOf = (query: Query): number =>
     intParam(query, 'minutes', 1, MAX_MINUTES, Math.round(o.windowMs / 60_000));
@@ -199,6 +200,7 @@ export function registerDashboard(
         series: s.series,
         drift: s.drift,
         info: s.info,
+        pipeline: s.pipeline,
       };
     },
   );
@@ -329,7 +331,9 @@ class EventBroadcaster {
       frame = `data: ${JSON.stringify(await this.read())}\n\n`;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'dashboard snapshot failed');
-      frame = `event: store-error\ndata: ${JSON.stringify({ message: errorLabel(err) })}\n\n`;
+      // The consumer's stall is worth showing most when the store cannot even be read.
+      const pipeline = summarizePipeline(this.o.pipeline?.(), Date.now());
+      frame = `event: store-error\ndata: ${JSON.stringify({ message: errorLabel(err), pipeline })}\n\n`;
     } finally {
       this.reading = false;
     }

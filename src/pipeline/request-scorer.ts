@@ -11,7 +11,7 @@ import type { Feedback, Transaction } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { PersistResult, ScoredTransaction, Store } from '../store/index.js';
-import type { ConsumerStats } from './consumer.js';
+import type { ConsumerStats } from './consumer-options.js';
 import { LatencyHistogram } from './latency.js';
 import { scoredTransactions } from './results.js';
 
@@ -53,7 +53,10 @@ export class RequestScorer {
     persisted: 0,
     duplicates: 0,
     deadLettered: 0,
-    released: 0,
+    deadLetters: { store: {}, transport: {} },
+    storeRetries: 0,
+    stalledSinceMs: undefined,
+    lastStoreError: undefined,
     batches: 0,
     decisions: { approve: 0, review: 0, decline: 0 },
     latency: new LatencyHistogram(),
@@ -130,7 +133,13 @@ export class RequestScorer {
     } else {
       await featureSet.extract(transactions, this.features);
     }
-    const scores = await scorer.scoreBatch(this.features, n, transactions, { learn: !dryRun });
+    // A dry run teaches the streaming forest nothing: no row is marked to learn from.
+    const scores = await scorer.scoreBatch(
+      this.features,
+      n,
+      transactions,
+      dryRun ? new Uint8Array(n) : undefined,
+    );
     if (!dryRun) drift?.observe(this.features, scores.fraudScore, n);
     const origins = transactions.map((tx) => ({
       position:
