@@ -130,9 +130,12 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     expect(big.startsWith(stored!.payload)).toBe(true);
     expect(stored!.payloadBytes).toBe(Buffer.byteLength(big));
     expect(stored!.payloadSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    // A payload within the cap is stored whole, as every store keeps it.
+    await store.deadLetter([letter(-1, 'short')]);
+    expect((await store.recentDeadLetters(1))[0]).toEqual(letter(-1, 'short'));
     await store.deadLetter(Array.from({ length: 1_000 }, (_, i) => letter(i + 1, `bad ${i}`)));
-    expect(await store.countDeadLetters()).toBe(1_001);
-    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,001.
+    expect(await store.countDeadLetters()).toBe(1_002);
+    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,002.
     expect(Number(await admin.xLen(`${prefix}dead`))).toBeLessThan(300);
     await store.close();
   });

@@ -169,9 +169,13 @@ export class RedisStore implements Store {
     }
   }
 
-  /** The dead letter as stored: payload cut to the cap, with the original's full size and hash. */
+  /**
+   * The dead letter as stored: a payload over the cap is cut and carries the original's full
+   * size and hash; one within it is stored whole, as every store keeps it.
+   */
   private capped(item: DeadLetter): DeadLetter {
     const capped = capPayload(item.payload, this.options.maxDeadLetterPayloadBytes);
+    if (!capped.truncated) return item;
     return { ...item, payload: capped.payload, payloadBytes: capped.bytes, payloadSha256: capped.sha256 };
   }
 
