@@ -16,6 +16,7 @@ import {
   type Store,
   toAlert,
 } from '../types.js';
+import { fromStoredDocument, toStoredDocument } from './document.js';
 import {
   bucketStart,
   getDocumentCommand,
@@ -169,7 +170,7 @@ export class RedisStore implements Store {
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(this.layout, reply) as ScoredTransaction | undefined;
+    return fromStoredDocument(parseDocumentReply(this.layout, reply));
   }
 
   async countTransactions(): Promise<number> {
@@ -333,7 +334,7 @@ export class RedisStore implements Store {
       const score = String(r.fraudScore);
       docKeys.push(k.transaction(shard, r.key));
       recordArgs.push(
-        JSON.stringify(r),
+        toStoredDocument(r),
         String(r.processedAtMs),
         score,
         DECISION_CODES[r.decision],
