@@ -229,6 +229,8 @@ interface RedisRun {
   scriptUsPerTx: number;
   /** redis-server CPU time (user + system, from /proc) per persisted transaction, µs; NaN off Linux. */
   serverCpuUsPerTx: number;
+  /** This process's CPU time (the consumer: parse, features, models, client) per persisted transaction, µs. */
+  consumerCpuUsPerTx: number;
 }
 
 /**
@@ -262,6 +264,7 @@ async function redisRun(
   }
   const before = await totalCommands(url);
   const cpuBefore = processCpuUs(serverPid);
+  const ownBefore = process.cpuUsage();
   const reader = transport.reader({ maxBatch: batchSize, maxWaitMs: 5 });
   const consumer = new Consumer({
     reader,
@@ -277,6 +280,7 @@ async function redisRun(
   const ms = performance.now() - t0;
   const after = await totalCommands(url);
   const cpuUs = processCpuUs(serverPid) - cpuBefore;
+  const own = process.cpuUsage(ownBefore);
   await transport.close();
   await state.close();
   await store.close();
@@ -287,6 +291,7 @@ async function redisRun(
     p99: stats.latency.quantile(0.99),
     scriptUsPerTx: (after.scriptUsec - before.scriptUsec) / stats.persisted,
     serverCpuUsPerTx: cpuUs / stats.persisted,
+    consumerCpuUsPerTx: (own.user + own.system) / stats.persisted,
   };
 }
 
@@ -376,7 +381,7 @@ async function redisSection(
       `  models at defaults, batches of 500: ${fmt(full.perSecond)} tx/s over ${fmt(full.persisted)}, p99 enqueue-to-persisted ${full.p99.toFixed(0)} ms (backlog drained), ${fmt(full.commandsPerSecond)} Redis commands/s`,
     );
     console.log(
-      `  redis-server per transaction: ${full.serverCpuUsPerTx.toFixed(1)} µs CPU (/proc), of which ${full.scriptUsPerTx.toFixed(1)} µs wall time in scripts (commandstats; inflated when the server waits for a core)`,
+      `  CPU per transaction: redis-server ${full.serverCpuUsPerTx.toFixed(1)} µs (/proc; its scripts' commandstats time, which is wall time and inflated when the server waits for a core: ${full.scriptUsPerTx.toFixed(1)} µs), consumer process ${full.consumerCpuUsPerTx.toFixed(1)} µs; the consumer is one thread, so one process tops out near ${fmt(1e6 / full.consumerCpuUsPerTx)} tx/s on an idle core`,
     );
     console.log(
       `  baseline, record by record (batch 1, ${baselineCount} tx): ${fmt(single.perSecond)} tx/s; ratio ${(full.perSecond / single.perSecond).toFixed(1)}x`,
