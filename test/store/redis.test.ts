@@ -166,6 +166,26 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     }
   });
 
+  it('stores lab input columns once when the features repeat them, and reads the transaction back whole', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({ url: server.url, prefix });
+    const t0 = Date.now();
+    const columns = { Time: 1, V1: -1.5, Amount: 12.5 };
+    const lab = { ...scored(1, t0, 'approve', 0.1), features: { ...columns } };
+    lab.transaction = { ...lab.transaction, features: { ...columns } };
+    // A transaction whose own columns differ from the model inputs keeps both.
+    const other = { ...scored(2, t0, 'approve', 0.1), features: { ...columns, V1: 0 } };
+    other.transaction = { ...other.transaction, features: { ...columns } };
+    await store.persistBatch([lab, other]);
+    const raw = (key: string) => admin.get(`${prefix}tx:{s0}${key}`).then((v) => JSON.parse(v!));
+    expect((await raw(lab.key)).transaction.features).toBeUndefined();
+    expect((await raw(lab.key)).featuresShared).toBe(true);
+    expect((await raw(other.key)).transaction.features).toEqual(columns);
+    expect(await store.getTransaction(lab.key)).toEqual(lab);
+    expect(await store.getTransaction(other.key)).toEqual(other);
+    await store.close();
+  });
+
   it('trims core score series to the retention behind the newest point', async () => {
     const store = await RedisStore.connect({
       url: server.url,

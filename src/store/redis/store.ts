@@ -21,6 +21,7 @@ import {
   type Store,
   toAlert,
 } from '../types.js';
+import { fromStoredDocument, toStoredDocument } from './document.js';
 import {
   bucketStart,
   getDocumentCommand,
@@ -184,7 +185,7 @@ export class RedisStore implements Store {
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(reply) as ScoredTransaction | undefined;
+    return fromStoredDocument(parseDocumentReply(reply));
   }
 
   async countTransactions(): Promise<number> {
@@ -348,7 +349,7 @@ export class RedisStore implements Store {
       const score = String(r.fraudScore);
       docKeys.push(k.transaction(shard, r.key));
       recordArgs.push(
-        JSON.stringify(r),
+        toStoredDocument(r),
         String(r.processedAtMs),
         score,
         DECISION_CODES[r.decision],
