@@ -39,7 +39,6 @@ import {
   type WindowStateOptions,
   windowAggregateCount,
 } from '../window-state.js';
-import { PEEK_SCRIPT } from './peek-script.js';
 import { FEEDBACK_SCRIPT, WATERMARK_SCRIPT, WINDOW_SCRIPT } from './scripts.js';
 
 /** Options of {@link RedisWindowState}: the windows, the connection and the key prefix. */
@@ -224,54 +223,6 @@ export class RedisWindowState implements WindowState {
       throw asStoreError(error, 'redis window state: update failed');
     }
     this.raiseWatermark(w);
-  }
-
-  /**
-   * Reads without writing (dry runs): each event as if it were the only one of the call, with
-   * W = max(shared watermark, this client's, its own time). One script call per group, as
-   * {@link updateAndRead}; on a cluster the shared watermark is this client's last view of it.
-   */
-  async peek(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
-    const stride = this.aggregates;
-    if (out.length < events.length * stride) {
-      throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * stride}`);
-    }
-    if (events.length === 0) return;
-    const nCard = 2 * this.config.cardWindowsDays.length;
-    const groups = new Map<string, Group>();
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      const wText = String(Math.max(this.watermarkMs, e.timestampMs));
-      const time = String(e.timestampMs);
-      if (e.cardId === '') {
-        out.fill(Number.NaN, i * stride, i * stride + nCard);
-      } else {
-        const g = this.group(groups, e.cardId);
-        g.args.push('c', String(this.keyIndex(g, [`${this.prefix}card:{${tagOf(e.cardId)}}`])), e.key, time);
-        g.args.push(String(e.amount), wText);
-        g.tasks.push(i * 2);
-      }
-      if (e.terminalId === '') {
-        out.fill(Number.NaN, i * stride + nCard, (i + 1) * stride);
-      } else {
-        const g = this.group(groups, e.terminalId);
-        g.args.push('t', String(this.keyIndex(g, this.terminalKeys(e.terminalId))), e.key, time, '', wText);
-        g.tasks.push(i * 2 + 1);
-      }
-    }
-    try {
-      await Promise.all(
-        [...groups.values()].map((g) =>
-          PEEK_SCRIPT.run<[string, string]>(this.connection, g.keys, [
-            ...this.header,
-            String(g.tasks.length),
-            ...g.args,
-          ]).then(([values]) => this.scatter(g, values, out, nCard)),
-        ),
-      );
-    } catch (error) {
-      throw asStoreError(error, 'redis window state: peek failed');
-    }
   }
 
   async applyFeedback(items: readonly Feedback[]): Promise<void> {
