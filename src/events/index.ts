@@ -14,11 +14,16 @@ export {
 } from './sparkov.js';
 export type { Channel, Feedback, Label, PayloadFormat, Transaction } from './transaction.js';
 export { CREDITCARD_COLUMNS, creditcardFeatures, PAYLOAD_FORMATS, recordKey } from './transaction.js';
+export type { ParseLimits } from './validation.js';
 export {
+  DEFAULT_PARSE_LIMITS,
   formatPythonFloat,
   MAX_AMOUNT,
+  MAX_EXTRA_CHARS,
+  MAX_EXTRA_DEPTH,
   MAX_PAYLOAD_BYTES,
   MAX_TIMESTAMP_MS,
   MIN_TIMESTAMP_MS,
   parseUtcDateTime,
+  resolveParseLimits,
 } from './validation.js';
