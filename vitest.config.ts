@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { isCI } from './test/helpers/ci.js';
 
 export default defineConfig({
   test: {
@@ -8,7 +9,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // In CI a JSON report lets .ci/run print one plain "N passed, N failed" closing line.
-    reporters:
-      process.env.CI === 'true' ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
+    reporters: isCI() ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
   },
 });

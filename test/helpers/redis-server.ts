@@ -9,6 +9,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { isCI } from './ci.js';
 
 /** A running redis-server started by {@link startRedisServer}. */
 export interface RedisServerHandle {
@@ -70,7 +71,7 @@ function isExecutable(path: string): boolean {
 
 /**
  * Gate for suites that need redis-server. Returns `true` when the suite must be skipped
- * (use with `describe.skipIf(skipWithoutRedis())`), printing why. On CI (`CI=true`) a missing
+ * (use with `describe.skipIf(skipWithoutRedis())`), printing why. On CI (`CI=true`, `1` or `yes`) a missing
  * binary is a failure, not a skip, so the integration tests cannot silently stop running.
  */
 export function skipWithoutRedis(
@@ -87,7 +88,7 @@ export function skipWithoutRedis(
   if (needs.includes('redis-cli') && !findRedisCliBin()) missing.push('redis-cli');
   if (missing.length === 0) return false;
   const reason = `${missing.join(' and ')} not found on PATH (set REDIS_SERVER_BIN or install redis-server)`;
-  if (process.env.CI === 'true') throw new Error(`Redis integration tests cannot run on CI: ${reason}`);
+  if (isCI()) throw new Error(`Redis integration tests cannot run on CI: ${reason}`);
   console.warn(`Skipping Redis integration tests: ${reason}`);
   return true;
 }
