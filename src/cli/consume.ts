@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
+import type { RecordKeyMode } from '../events/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, type ConsumerStats } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
-import { intArg } from './args.js';
+import { intArg, recordKeyOption } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
@@ -28,6 +29,7 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
   maxWaitMs: number;
   logLevel: LogLevel;
   count?: number;
+  recordKey: RecordKeyMode;
 }
 
 export function consumeCommand(): Command {
@@ -64,6 +66,7 @@ export function consumeCommand(): Command {
     )
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
+    .addOption(recordKeyOption())
     .addOption(
       new Option('--log-level <level>', 'structured logs on stderr')
         .choices(['silent', 'error', 'warn', 'info', 'debug'])
@@ -129,6 +132,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     }),
     scorer,
     logger: log,
+    recordKey: flags.recordKey,
     onBatch: (s) => {
       latest = s;
       const done = s.persisted + s.duplicates + s.deadLettered;

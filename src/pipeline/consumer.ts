@@ -8,7 +8,13 @@
  * for redelivery and retried with back-off, and writes are idempotent, so redelivery is safe.
  */
 import { ConfigError, FraudstreamError, ParseError } from '../errors/index.js';
-import { type Feedback, parsePayload, type Transaction } from '../events/index.js';
+import {
+  type Feedback,
+  isRecordKeyMode,
+  parsePayload,
+  type RecordKeyMode,
+  type Transaction,
+} from '../events/index.js';
 import { type FeatureSet, feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
@@ -57,6 +63,13 @@ export interface ConsumerOptions {
    * @default []
    */
   pendingFeedback?: readonly Feedback[];
+  /**
+   * How records are keyed in the store: `'id'` stores a transaction produced twice once,
+   * `'id@position'` keys by transport position (for producers whose ids repeat), `'auto'` does
+   * the first for native and Sparkov records and the second for lab envelopes (see `RecordKeyMode`).
+   * @default 'auto'
+   */
+  recordKey?: RecordKeyMode;
   /** Called after each batch with running totals (for progress panels). */
   onBatch?: (stats: ConsumerStats) => void;
 }
@@ -85,6 +98,7 @@ interface PreparedBatch {
 }
 
 export const DEFAULT_CONSUMER_OPTIONS = {
+  recordKey: 'auto' as RecordKeyMode,
   maxDeliveries: 5,
   backoffMs: 100,
   maxBackoffMs: 5_000,
@@ -103,7 +117,9 @@ export class Consumer {
     startedAtMs: Date.now(),
   };
   private readonly o: ConsumerOptions &
-    Required<Pick<ConsumerOptions, 'maxDeliveries' | 'backoffMs' | 'maxBackoffMs' | 'stopGraceMs'>>;
+    Required<
+      Pick<ConsumerOptions, 'recordKey' | 'maxDeliveries' | 'backoffMs' | 'maxBackoffMs' | 'stopGraceMs'>
+    >;
   private readonly log: Logger;
   private stopping = false;
   private processing = false;
@@ -117,6 +133,9 @@ export class Consumer {
     this.o = { ...DEFAULT_CONSUMER_OPTIONS, ...options };
     if (!(Number.isInteger(this.o.maxDeliveries) && this.o.maxDeliveries >= 1)) {
       throw new ConfigError(`maxDeliveries must be a positive integer, got ${this.o.maxDeliveries}`);
+    }
+    if (!isRecordKeyMode(this.o.recordKey)) {
+      throw new ConfigError(`recordKey must be auto, id or id@position, got ${String(this.o.recordKey)}`);
     }
     const bundleFeatures = options.scorer.current.manifest.featureSet;
     if (bundleFeatures !== options.featureSet.name) {
@@ -314,6 +333,7 @@ export class Consumer {
       this.features,
       scores,
       Date.now(),
+      this.o.recordKey,
     );
     this.queueSimulatedFeedback(transactions);
     return results;

@@ -3,7 +3,7 @@
  * scores and persists it — the embedded default behind `fraudstream score` and `fraudstream demo`.
  * The same code runs against Redis or Kinesis by swapping the reader and the store.
  */
-import type { Feedback } from '../events/index.js';
+import type { Feedback, RecordKeyMode } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
@@ -42,6 +42,8 @@ export interface InProcessRunOptions {
   simulatedFeedbackDelayDays?: number;
   /** See `ConsumerOptions.pendingFeedback`. */
   pendingFeedback?: readonly Feedback[];
+  /** See `ConsumerOptions.recordKey`. @default 'auto' */
+  recordKey?: RecordKeyMode;
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
@@ -74,6 +76,7 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.recordKey && { recordKey: options.recordKey }),
     onBatch: (stats) => {
       onBatch?.(stats);
       if (stats.persisted + stats.duplicates + stats.deadLettered >= target) void consumer.stop();

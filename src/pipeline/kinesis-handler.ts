@@ -11,7 +11,13 @@
  * so the retried records that had been stored are not stored twice.
  */
 import { ConfigError, ParseError } from '../errors/index.js';
-import { parsePayload, type Transaction } from '../events/index.js';
+import {
+  DEFAULT_RECORD_KEY_MODE,
+  isRecordKeyMode,
+  parsePayload,
+  type RecordKeyMode,
+  type Transaction,
+} from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
@@ -52,6 +58,11 @@ export interface KinesisHandlerOptions {
   store: Store;
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * How records are keyed in the store; see `ConsumerOptions.recordKey`.
+   * @default 'auto'
+   */
+  recordKey?: RecordKeyMode;
 }
 
 export type KinesisHandler = (event: KinesisStreamEvent) => Promise<KinesisBatchResponse>;
@@ -81,6 +92,10 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     throw new ConfigError(
       `the model bundle was trained on the ${bundleFeatures} feature set but the handler computes ${featureSet.name}`,
     );
+  }
+  const keyMode = options.recordKey ?? DEFAULT_RECORD_KEY_MODE;
+  if (!isRecordKeyMode(keyMode)) {
+    throw new ConfigError(`recordKey must be auto, id or id@position, got ${String(keyMode)}`);
   }
   const log = options.logger ?? silentLogger();
 
@@ -161,7 +176,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
     const scores = scorer.scoreBatch(features, n, transactions);
-    const results = scoredTransactions(transactions, good, names, features, scores, Date.now());
+    const results = scoredTransactions(transactions, good, names, features, scores, Date.now(), keyMode);
     return store.persistBatch(results);
   }
 }
