@@ -2,7 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
-import { ConfigError } from '../errors/index.js';
+import { BundleError, ConfigError } from '../errors/index.js';
 import type { RecordKeyMode } from '../events/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
@@ -85,7 +85,8 @@ export function consumeCommand(): Command {
 
 async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> {
   const log = createLogger(flags.logLevel);
-  const bundle = await loadBundle(flags.models);
+  const onWarning = (message: string): void => log.warn(message);
+  const bundle = await loadBundle(flags.models, { onWarning });
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
@@ -154,24 +155,24 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     'consumer started',
   );
 
-  // A retrained bundle written over the old one (manifest last) is picked up between batches.
+  // A retrained bundle written over the old one (manifest last) is picked up between batches. One
+  // that does not fit the running feature state, or whose files fail their SHA-256, is refused and
+  // the old one keeps scoring.
   const manifestPath = join(flags.models, 'manifest.json');
   const reload = async (): Promise<void> => {
     try {
-      const next = await loadBundle(flags.models);
+      const next = await loadBundle(flags.models, { onWarning });
       if (next.manifest.fingerprint === scorer.version) return;
-      if (next.manifest.featureSet !== bundle.manifest.featureSet) {
-        log.error(
-          { featureSet: next.manifest.featureSet },
-          'new bundle uses another feature set; keeping the old one',
-        );
-        return;
-      }
-      scorer.swap(next);
+      scorer.reload(next, flags.models);
       dashboard?.setInfo(runInfo(next.manifest.fingerprint));
       log.info({ model: next.manifest.fingerprint }, 'model bundle reloaded');
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'model bundle reload failed; keeping the old one');
+      log.error(
+        { err: (err as Error).message, model: scorer.version },
+        err instanceof BundleError
+          ? 'model bundle refused; keeping the old one'
+          : 'model bundle reload failed; keeping the old one',
+      );
     }
   };
   watchFile(manifestPath, { interval: 2_000 }, () => void reload());

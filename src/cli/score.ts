@@ -58,7 +58,9 @@ export function scoreCommand(): Command {
 }
 
 async function runScore(flags: ScoreFlags): Promise<void> {
-  const bundle = await loadBundle(flags.models);
+  const bundle = await loadBundle(flags.models, {
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
   const featureSet = createFeatureSet(bundle.manifest.featureSet, { delayDays: bundle.manifest.delayDays });
   const memory = new MemoryStore();
   const out = flags.out ? createWriteStream(flags.out) : undefined;
