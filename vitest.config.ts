@@ -8,7 +8,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // In CI a JSON report lets .ci/run print one plain "N passed, N failed" closing line.
-    reporters: isCI() ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
+    // In CI (isCI: CI=true, 1 or yes) a JSON report lets .ci/run print one plain "N passed, N failed"
+    // closing line; each Node version's run names its own file.
+    reporters: isCI()
+      ? ['default', ['json', { outputFile: process.env.FRAUDSTREAM_TEST_RESULTS ?? 'test-results.json' }]]
+      : ['default'],
   },
 });
