@@ -16,12 +16,15 @@ import {
   isRecordKeyMode,
   parsePayload,
   type RecordKeyMode,
+  recordKey,
   type Transaction,
 } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
 import type { DeadLetter, PersistResult, Store } from '../store/index.js';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, EventTimeGuard } from './event-time.js';
+import { RecentKeys } from './recent-keys.js';
 import { scoredTransactions } from './results.js';
 
 /** The part of a Lambda Kinesis event record the handler reads (as delivered by AWS Lambda). */
@@ -63,7 +66,16 @@ export interface KinesisHandlerOptions {
    * @default 'auto'
    */
   recordKey?: RecordKeyMode;
+  /**
+   * A record dated more than this far ahead of the stream (and of the clock) is dead-lettered
+   * with an `EventTimeError`, as in the consumer. `Infinity` turns the check off.
+   * @default 86400000 (one day)
+   */
+  maxFutureSkewMs?: number;
 }
+
+/** Record keys a container remembers so that a retried batch does not teach the forest twice. */
+const LEARNED_KEYS = 100_000;
 
 export type KinesisHandler = (event: KinesisStreamEvent) => Promise<KinesisBatchResponse>;
 
@@ -98,6 +110,9 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     throw new ConfigError(`recordKey must be auto, id or id@position, got ${String(keyMode)}`);
   }
   const log = options.logger ?? silentLogger();
+  // Per container, like the forest they protect: Lambda retries a failed batch in the same one.
+  const eventTime = new EventTimeGuard(options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
+  const learned = new RecentKeys(LEARNED_KEYS);
 
   return async (event) => {
     const started = Date.now();
@@ -115,6 +130,11 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
       const parsed = parsePayload(payload);
       if (parsed instanceof ParseError) {
         bad.push({ index, letter: deadLetter(position, payload, parsed.message, parsed.name) });
+        return;
+      }
+      const ahead = eventTime.admit(parsed.timestampMs);
+      if (ahead) {
+        bad.push({ index, letter: deadLetter(position, payload, ahead.message, ahead.name) });
         return;
       }
       const arrivalSeconds = record.kinesis.approximateArrivalTimestamp;
@@ -175,7 +195,10 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     const features = new Float64Array(n * names.length);
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
-    const scores = scorer.scoreBatch(features, n, transactions);
+    const learn = new Uint8Array(n);
+    for (let i = 0; i < n; i++)
+      learn[i] = learned.add(recordKey(good[i]!.tx, good[i]!.position, keyMode)) ? 1 : 0;
+    const scores = scorer.scoreBatch(features, n, transactions, learn);
     const results = scoredTransactions(transactions, good, names, features, scores, Date.now(), keyMode);
     return store.persistBatch(results);
   }
