@@ -10,6 +10,7 @@
  * - {@link EventTimeError}: a record's event time is too far ahead of the stream's; it is dead-lettered.
  * - {@link StallError}: the store kept failing longer than the consumer may wait.
  * - {@link ConfigError}: options, flags or a config file are invalid; raised once at construction.
+ * - {@link BundleError}: a model bundle is unreadable, corrupted, or incompatible with the running state.
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
  * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
  * - {@link BadRequestError}: an HTTP request is malformed (answered with 400, field and reason).
@@ -106,6 +107,22 @@ export class StallError extends FraudstreamError {
 /** Invalid configuration: a flag, environment variable, config file entry or options object. */
 export class ConfigError extends FraudstreamError {
   override name = 'ConfigError';
+}
+
+/**
+ * A model bundle cannot be used: unreadable, malformed, a model file whose SHA-256 differs from
+ * the manifest's (corrupted or changed after training), or — on a hot reload — incompatible with
+ * the running feature state. A {@link ConfigError}, so callers that stop on bad configuration
+ * stop on it too.
+ */
+export class BundleError extends ConfigError {
+  override name = 'BundleError';
+  /** The bundle directory. */
+  readonly dir: string;
+  constructor(dir: string, message: string, options?: { cause?: unknown }) {
+    super(`model bundle ${dir}: ${message}`, options);
+    this.dir = dir;
+  }
 }
 
 /** A requested capability is not available (not built yet, or missing from the environment). */

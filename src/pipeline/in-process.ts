@@ -3,7 +3,7 @@
  * scores and persists it — the embedded default behind `fraudstream score` and `fraudstream demo`.
  * The same code runs against Redis or Kinesis by swapping the reader and the store.
  */
-import type { Feedback } from '../events/index.js';
+import type { Feedback, RecordKeyMode } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
@@ -43,6 +43,8 @@ export interface InProcessRunOptions {
   simulatedFeedbackDelayDays?: number;
   /** See `ConsumerOptions.pendingFeedback`. */
   pendingFeedback?: readonly Feedback[];
+  /** See `ConsumerOptions.recordKey`. @default 'auto' */
+  recordKey?: RecordKeyMode;
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
@@ -82,6 +84,7 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
     ...(options.drift && { drift: options.drift }),
+    ...(options.recordKey && { recordKey: options.recordKey }),
     ...(options.maxFutureSkewMs !== undefined && { maxFutureSkewMs: options.maxFutureSkewMs }),
     onBatch: (stats) => {
       onBatch?.(stats);

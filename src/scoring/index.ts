@@ -1,5 +1,12 @@
-export type { BundleManifest, MetricSet, ModelBundle } from './bundle.js';
-export { BUNDLE_FORMAT, BUNDLE_VERSION, fingerprint, loadBundle, saveBundle } from './bundle.js';
+export type { BundleManifest, LoadBundleOptions, MetricSet, ModelBundle, ModelFileDigest } from './bundle.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  fingerprint,
+  loadBundle,
+  reloadIncompatibility,
+  saveBundle,
+} from './bundle.js';
 export type { AnomalyCalibration } from './calibration.js';
 export { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
 export type { BundleDrift, DriftMonitorOptions, DriftReference, DriftReport } from './drift.js';
