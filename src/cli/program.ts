@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { evaluateCommand } from './evaluate.js';
 import { produceCommand } from './produce.js';
 import { scoreCommand } from './score.js';
+import { serveModelCommand } from './serve-model.js';
 import { trainCommand } from './train.js';
 
 /** The `fraudstream` command line. Each command lives in its own file under `src/cli/`. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(consumeCommand());
   program.addCommand(scoreCommand());
   program.addCommand(demoCommand());
+  program.addCommand(serveModelCommand());
   return program;
 }
 

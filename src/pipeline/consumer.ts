@@ -306,7 +306,7 @@ export class Consumer {
     const width = featureSet.featureNames.length;
     if (this.features.length < n * width) this.features = new Float64Array(n * width);
     await this.extractFeatures(transactions, width);
-    const scores = scorer.scoreBatch(this.features, n, transactions);
+    const scores = await scorer.scoreBatchAsync(this.features, n, transactions);
     const results = scoredTransactions(
       transactions,
       records,

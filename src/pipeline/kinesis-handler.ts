@@ -160,7 +160,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     const features = new Float64Array(n * names.length);
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
-    const scores = scorer.scoreBatch(features, n, transactions);
+    const scores = await scorer.scoreBatchAsync(features, n, transactions);
     const results = scoredTransactions(transactions, good, names, features, scores, Date.now());
     return store.persistBatch(results);
   }

@@ -5,6 +5,8 @@ export { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
 export type { EvaluateOptions, EvaluationReport, TestRows } from './evaluation.js';
 export { evaluateBundle } from './evaluation.js';
 export { chooseThresholds, metricSet } from './quality.js';
+export type { EndpointFallback, ModelKind, RemoteModel, RemoteModels } from './remote.js';
+export { ENDPOINT_FALLBACKS, MODEL_KINDS } from './remote.js';
 export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
 export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rules.js';
 export type { FeatureScaling } from './scaling.js';
