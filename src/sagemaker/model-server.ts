@@ -65,6 +65,11 @@ export function resolveModelServerOptions(options: ModelServerOptions): Resolved
   return o;
 }
 
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+};
+
 /** A running model server. */
 export interface ModelServerHandle {
   /** `http://HOST:PORT` (the real port when started with port 0). */
@@ -121,7 +126,9 @@ export function buildModelServer(options: ModelServerOptions): FastifyInstance {
       return reply.code(400).send({ error: 'Bad Request', message: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send({ error: 'Bad Request', message: (err as Error).message });
+      // fastify's own refusals: a body over the limit (413), a media type without a parser (415), bad JSON (400).
+      const error = STATUS_TEXT[status] ?? 'Bad Request';
+      return reply.code(status).send({ error, message: (err as Error).message });
     }
     log.error({ err: (err as Error).message }, 'invocation failed');
     return reply

@@ -137,7 +137,24 @@ describe('serve-model routes (inject)', () => {
       payload: '<x/>',
     });
     expect(xml.statusCode).toBe(415);
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/invocations',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"instances": [',
+    });
+    expect(broken.statusCode).toBe(400);
     await app.close();
+    const small = buildModelServer({ bundle: await fresh(), model: 'anomaly', bodyLimitBytes: 64 });
+    const big = await small.inject({
+      method: 'POST',
+      url: '/invocations',
+      headers: { 'content-type': 'text/csv' },
+      payload: encodeCsvRows(rows, 4, d),
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error).toBe('Payload Too Large');
+    await small.close();
     expect(() => buildModelServer({ bundle: a as never, model: 'classifier', learn: true })).toThrow(
       ConfigError,
     );
