@@ -146,8 +146,11 @@ export class Scorer {
   /**
    * {@link scoreBatch} for any scorer: remote models get one call each for the whole batch
    * (both at once), then the batch is combined as in-process. Without remote models it adds
-   * nothing but one await. The result's buffers are reused by the next call, also by a call
-   * that started earlier and finishes later: copy what you keep before your next await.
+   * nothing but one await. `features` is read again after the endpoints answer: leave it
+   * unchanged until the promise settles. The result's buffers are reused by the next call, also
+   * by a call that started earlier and finishes later: copy what you keep before your next await.
+   * Reasons come from the bundle's classifier (TreeSHAP), exact when the endpoint serves the same
+   * bundle; a remote forest gives no attribution reason.
    * @throws RemoteModelError when a remote model fails and the fallback is `retry`.
    */
   async scoreBatchAsync(
