@@ -1,8 +1,10 @@
 /**
  * The bundled Lambda function (`npm run build:lambda`'s output, built here into a temporary
  * directory with a model bundle beside it) handles a Kinesis event made of records that
- * kinesalite returned, with a real redis-server behind a password given as the lab's REDIS_PWD.
+ * kinesalite returned, with a real redis-server behind a password given as the lab's REDIS_PWD,
+ * and the classifier behind a serve-model endpoint (so the bundled AWS SDK client runs too).
  */
+
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
+import type { FastifyInstance } from 'fastify';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Transaction, toNativeJson } from '../../src/events/index.js';
@@ -22,7 +25,8 @@ import type {
   KinesisEventRecord,
   KinesisStreamEvent,
 } from '../../src/pipeline/index.js';
-import { saveBundle } from '../../src/scoring/index.js';
+import { buildModelServer } from '../../src/sagemaker/index.js';
+import { loadBundle, type ModelBundle, saveBundle } from '../../src/scoring/index.js';
 import { RedisStore } from '../../src/store/index.js';
 import { KinesisStreamTransport } from '../../src/transports/index.js';
 import { KINESALITE_CREDENTIALS, type KinesaliteHandle, startKinesalite } from '../helpers/kinesalite.js';
@@ -52,6 +56,9 @@ describe.skipIf(skipWithoutRedis())('the bundled Lambda handler', () => {
   let bundled: BundledModule;
   let live: Transaction[];
   let event: KinesisStreamEvent;
+  let local: ModelBundle;
+  let endpoint: FastifyInstance;
+  let invocations = 0;
   const prefix = randomKeyPrefix('lambda');
   const savedEnv = { ...process.env };
 
@@ -69,6 +76,15 @@ describe.skipIf(skipWithoutRedis())('the bundled Lambda handler', () => {
     );
     expect(existsSync(join(outdir, 'index.mjs'))).toBe(true);
     expect(existsSync(join(outdir, 'models', 'manifest.json'))).toBe(true);
+
+    local = await loadBundle(models);
+    endpoint = buildModelServer({ bundle: await loadBundle(models), model: 'classifier' });
+    endpoint.addHook('onRequest', async (request) => {
+      if (request.method === 'POST') invocations++;
+    });
+    await endpoint.listen({ port: 0, host: '127.0.0.1' });
+    const address = endpoint.server.address();
+    const endpointUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
     redis = await startRedisServer();
     const admin = createClient({ url: redis.url });
@@ -109,11 +125,13 @@ describe.skipIf(skipWithoutRedis())('the bundled Lambda handler', () => {
     process.env.REDIS_PWD = PASSWORD;
     process.env.FRAUDSTREAM_PREFIX = prefix;
     process.env.FRAUDSTREAM_LOG_LEVEL = 'silent';
+    process.env.FRAUDSTREAM_CLASSIFIER_ENDPOINT = endpointUrl;
     bundled = (await import(pathToFileURL(join(outdir, 'index.mjs')).href)) as BundledModule;
   });
 
   afterAll(async () => {
     await bundled?.closeLambda();
+    await endpoint?.close();
     await transport?.close();
     await kinesis?.stop();
     await redis?.stop();
@@ -121,9 +139,11 @@ describe.skipIf(skipWithoutRedis())('the bundled Lambda handler', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('stores every good record, dead-letters the malformed ones and asks for no retry; a redelivery stores nothing twice', async () => {
+  it('stores every good record scored through the endpoint (one call per event), dead-letters the malformed ones and asks for no retry; a redelivery stores nothing twice', async () => {
     const response = await bundled.handler(event);
     expect(response).toEqual({ batchItemFailures: [] });
+    // One endpoint call for the event's whole batch.
+    expect(invocations).toBe(1);
 
     const store = await RedisStore.connect({ url: `redis://:${PASSWORD}@127.0.0.1:${redis.port}`, prefix });
     try {
@@ -139,8 +159,12 @@ describe.skipIf(skipWithoutRedis())('the bundled Lambda handler', () => {
         const stored = await store.getTransaction(`${id}@${shard}/${record.kinesis.sequenceNumber}`);
         expect(stored?.transaction.id).toBe(id);
         expect(stored?.fraudScore).toBeGreaterThanOrEqual(0);
+        const row = local.manifest.featureNames.map((name) => stored!.features[name] ?? Number.NaN);
+        expect(stored?.classifierProbability).toBe(local.gbdt.predictRowProba(row));
+        expect(stored?.reasons.some((r) => r.name.startsWith('endpoint-unavailable'))).toBe(false);
       }
       expect(await bundled.handler(event)).toEqual({ batchItemFailures: [] });
+      expect(invocations).toBe(2);
       expect(await store.countTransactions()).toBe(live.length);
     } finally {
       await store.close();
