@@ -13,6 +13,10 @@ interface ServeModelFlags {
   logLevel: LogLevel;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 export function serveModelCommand(): Command {
   return new Command('serve-model')
     .description(
@@ -45,6 +49,12 @@ export function serveModelCommand(): Command {
       process.stderr.write(
         `serve-model: ${flags.model} of bundle ${bundle.manifest.name} (${bundle.manifest.fingerprint}) at ${server.url}/invocations\n`,
       );
+      if (!isLoopback(flags.host)) {
+        // A container does no authentication: SageMaker (or whatever fronts it) does.
+        process.stderr.write(
+          `serve-model: ${flags.host} is reachable from the network and /invocations has no authentication; put it behind SageMaker or a gateway\n`,
+        );
+      }
       log.info({ model: flags.model, version: bundle.manifest.fingerprint, url: server.url }, 'serving');
       await new Promise<void>((resolve) => {
         const stop = (): void => {
