@@ -129,18 +129,20 @@ export class Scorer {
   /**
    * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing) with the
    * in-process models. `transactions[i]` is the transaction of row i, for rules; may be omitted
-   * when there are no rules.
+   * when there are no rules. With `learn: false` (a dry run) the forest scores the rows without
+   * learning from them.
    * @throws ConfigError when the scorer has remote models ({@link scoreBatchAsync} calls them).
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
+    options?: { learn?: boolean },
   ): ScoreBatch {
     if (this.usesRemoteModels) {
       throw new ConfigError('this scorer calls remote endpoints: score with scoreBatchAsync');
     }
-    return this.combine(features, n, transactions, undefined);
+    return this.combine(features, n, transactions, undefined, options?.learn !== false);
   }
 
   /**
@@ -157,8 +159,10 @@ export class Scorer {
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
+    options?: { learn?: boolean },
   ): Promise<ScoreBatch> {
-    if (!this.usesRemoteModels || n === 0) return this.combine(features, n, transactions, undefined);
+    const learn = options?.learn !== false;
+    if (!this.usesRemoteModels || n === 0) return this.combine(features, n, transactions, undefined, learn);
     const d = this.nFeatures;
     const { classifier, anomaly } = this.remote;
     // Both endpoints read `features` synchronously inside score(), before the first await.
@@ -169,11 +173,17 @@ export class Scorer {
     const batchReasons: Reason[] = [];
     const classifierProbability = this.remoteOutput('classifier', classifier, p, n, batchReasons);
     const anomalyScore = this.remoteOutput('anomaly', anomaly, a, n, batchReasons);
-    return this.combine(features, n, transactions, {
-      classifierProbability,
-      anomalyScore,
-      batchReasons: batchReasons.length > 0 ? batchReasons : undefined,
-    });
+    return this.combine(
+      features,
+      n,
+      transactions,
+      {
+        classifierProbability,
+        anomalyScore,
+        batchReasons: batchReasons.length > 0 ? batchReasons : undefined,
+      },
+      learn,
+    );
   }
 
   /** A remote model's output for the batch, or `undefined` = compute it in-process (with a fallback reason). */
@@ -204,6 +214,7 @@ export class Scorer {
     n: number,
     transactions: readonly Transaction[] | undefined,
     pre: Precomputed | undefined,
+    learn: boolean,
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -265,7 +276,7 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, remoteForest ? 0 : a, fired) : (fired ?? []);
     }
-    if (!remoteForest) rcf.updateBatch(z, n);
+    if (learn && !remoteForest) rcf.updateBatch(z, n);
     return out;
   }
 

@@ -198,6 +198,13 @@ describe('the AWS SDK (InvokeEndpoint) against serve-model on localhost', () => 
     const direct = new SageMakerEndpointModel({ endpoint: anomaly.url, model: 'anomaly' });
     expect(direct.name).toBe('fraudstream-anomaly');
     expect(Array.from(await direct.score(rows, n, d))).toEqual(Array.from(a));
+    // The in-process scorer without learning (a dry run) matches the score-only endpoint, twice.
+    const dry = new Scorer(await fresh());
+    for (let round = 0; round < 2; round++) {
+      expect(
+        Array.from(dry.scoreBatch(rows, n, undefined, { learn: false }).anomalyScore.subarray(0, n)),
+      ).toEqual(Array.from(await f.score(rows, n, d)));
+    }
     for (const m of [c, f, split, direct]) m.close();
   });
 
