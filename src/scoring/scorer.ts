@@ -44,6 +44,14 @@ export interface ScorerOptions {
 
 export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged', endpointFallback: 'local' } as const;
 
+/**
+ * Which rows of a batch the forest learns from after scoring them: all of them (the default),
+ * none (`{ learn: false }`, a dry run), or the rows `i` where `mask[i] === 1` (a caller that sees
+ * a record again — a redelivery, a producer retry — scores it without teaching the streaming
+ * forest the same point twice).
+ */
+export type LearnPolicy = { learn?: boolean } | Uint8Array;
+
 /** Model outputs computed before the (synchronous) combination of a batch. */
 interface Precomputed {
   classifierProbability: Float64Array | undefined;
@@ -129,20 +137,19 @@ export class Scorer {
   /**
    * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing) with the
    * in-process models. `transactions[i]` is the transaction of row i, for rules; may be omitted
-   * when there are no rules. With `learn: false` (a dry run) the forest scores the rows without
-   * learning from them.
+   * when there are no rules. `learn` chooses the rows the forest learns from (see {@link LearnPolicy}).
    * @throws ConfigError when the scorer has remote models ({@link scoreBatchAsync} calls them).
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
-    options?: { learn?: boolean },
+    learn?: LearnPolicy,
   ): ScoreBatch {
     if (this.usesRemoteModels) {
       throw new ConfigError('this scorer calls remote endpoints: score with scoreBatchAsync');
     }
-    return this.combine(features, n, transactions, undefined, options?.learn !== false);
+    return this.combine(features, n, transactions, undefined, learn);
   }
 
   /**
@@ -159,9 +166,8 @@ export class Scorer {
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
-    options?: { learn?: boolean },
+    learn?: LearnPolicy,
   ): Promise<ScoreBatch> {
-    const learn = options?.learn !== false;
     if (!this.usesRemoteModels || n === 0) return this.combine(features, n, transactions, undefined, learn);
     const d = this.nFeatures;
     const { classifier, anomaly } = this.remote;
@@ -214,7 +220,7 @@ export class Scorer {
     n: number,
     transactions: readonly Transaction[] | undefined,
     pre: Precomputed | undefined,
-    learn: boolean,
+    learn: LearnPolicy | undefined,
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -276,7 +282,11 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, remoteForest ? 0 : a, fired) : (fired ?? []);
     }
-    if (learn && !remoteForest) rcf.updateBatch(z, n);
+    if (!remoteForest) {
+      const rows =
+        learn instanceof Uint8Array ? keepLearnedRows(z, n, d, learn) : learn?.learn === false ? 0 : n;
+      if (rows > 0) rcf.updateBatch(z, rows);
+    }
     return out;
   }
 
@@ -312,6 +322,17 @@ export class Scorer {
     }
     return reasons;
   }
+}
+
+/** Moves the rows to learn from to the front of `z` (scratch, already scored); returns how many. */
+function keepLearnedRows(z: Float64Array, n: number, d: number, learn: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (learn[i] !== 1) continue;
+    if (m !== i) z.copyWithin(m * d, i * d, (i + 1) * d);
+    m++;
+  }
+  return m;
 }
 
 function emptyBatch(capacity: number, modelVersion: string): ScoreBatch {
