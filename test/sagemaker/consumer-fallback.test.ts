@@ -1,6 +1,7 @@
 /**
- * The endpoint fallback seen from the consumer: with `retry` a failing endpoint makes batches
- * wait and come back, and nothing is lost or decided without it; with `local` every record is
+ * The endpoint fallback seen from the consumer: with `retry` a failing endpoint holds the batch
+ * like a failing store (retried with back-off, never redelivered or dead-lettered), and nothing
+ * is lost or decided without it; with `local` every record is
  * decided at once by the in-process model and says so in its reasons.
  */
 import { createServer, type Server } from 'node:http';
@@ -97,11 +98,12 @@ async function run(fallback: EndpointFallback, failingCalls: number) {
 }
 
 describe('consumer with a failing classifier endpoint', () => {
-  it('retry: the failed batches are released and come back; every record is stored once, scored by the endpoint', async () => {
+  it('retry: the batch is held and retried; every record is stored once, scored by the endpoint, nothing dead-lettered', async () => {
     const { result, store } = await run('retry', FAILING_CALLS);
     expect(result.consumed.persisted).toBe(live.length);
     expect(result.consumed.deadLettered).toBe(0);
-    expect(result.consumed.released).toBeGreaterThanOrEqual(FAILING_CALLS);
+    expect(result.consumed.storeRetries).toBe(FAILING_CALLS);
+    expect(result.consumed.lastStoreError).toMatch(/RemoteModelError/);
     expect(calls).toBeGreaterThan(FAILING_CALLS);
     expect(await store.countTransactions()).toBe(live.length);
     expect(store.stored.size).toBe(live.length);
@@ -114,7 +116,7 @@ describe('consumer with a failing classifier endpoint', () => {
   it('local: nothing waits; the batches the endpoint failed are scored in-process and carry the reason', async () => {
     const { result, store } = await run('local', 1);
     expect(result.consumed.persisted).toBe(live.length);
-    expect(result.consumed.released).toBe(0);
+    expect(result.consumed.storeRetries).toBe(0);
     let fellBack = 0;
     let remote = 0;
     for (const doc of store.stored.values()) {
