@@ -13,9 +13,9 @@ export type ModelKind = (typeof MODEL_KINDS)[number];
  * - `local`: that model's output for the batch comes from the bundle's in-process model (the
  *   forest scores without learning, as an endpoint does), and every record of the batch gets the
  *   reason `endpoint-unavailable:<model>`;
- * - `retry`: the batch fails with `RemoteModelError`; the consumer releases it for redelivery
- *   with back-off and the Lambda handler reports it in `batchItemFailures` — records wait, like
- *   a store failure, and nothing is decided without the endpoint.
+ * - `retry`: the batch fails with `RemoteModelError`; the consumer holds it and retries with
+ *   back-off as it does for a store failure, and the Lambda handler reports it in
+ *   `batchItemFailures` — records wait, and nothing is decided without the endpoint.
  */
 export const ENDPOINT_FALLBACKS = ['local', 'retry'] as const;
 export type EndpointFallback = (typeof ENDPOINT_FALLBACKS)[number];
