@@ -55,8 +55,8 @@ export interface DeadLetter {
   errorName: string;
   atMs: number;
   /**
-   * Set by stores that cap stored payloads (the Redis store): the original payload's size in
-   * UTF-8 bytes (larger than `payload`'s when it was cut to the cap).
+   * Set by stores that cap stored payloads (the Redis store) when `payload` was cut to the cap:
+   * the original payload's size in UTF-8 bytes.
    */
   payloadBytes?: number;
   /** With {@link DeadLetter.payloadBytes}: hex SHA-256 of the original payload. */

@@ -130,9 +130,12 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     expect(big.startsWith(stored!.payload)).toBe(true);
     expect(stored!.payloadBytes).toBe(Buffer.byteLength(big));
     expect(stored!.payloadSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    // A payload within the cap is stored whole, as every store keeps it.
+    await store.deadLetter([letter(-1, 'short')]);
+    expect((await store.recentDeadLetters(1))[0]).toEqual(letter(-1, 'short'));
     await store.deadLetter(Array.from({ length: 1_000 }, (_, i) => letter(i + 1, `bad ${i}`)));
-    expect(await store.countDeadLetters()).toBe(1_001);
-    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,001.
+    expect(await store.countDeadLetters()).toBe(1_002);
+    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,002.
     expect(Number(await admin.xLen(`${prefix}dead`))).toBeLessThan(300);
     await store.close();
   });
@@ -161,6 +164,26 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       await store.close();
       await small.stop();
     }
+  });
+
+  it('stores lab input columns once when the features repeat them, and reads the transaction back whole', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({ url: server.url, prefix });
+    const t0 = Date.now();
+    const columns = { Time: 1, V1: -1.5, Amount: 12.5 };
+    const lab = { ...scored(1, t0, 'approve', 0.1), features: { ...columns } };
+    lab.transaction = { ...lab.transaction, features: { ...columns } };
+    // A transaction whose own columns differ from the model inputs keeps both.
+    const other = { ...scored(2, t0, 'approve', 0.1), features: { ...columns, V1: 0 } };
+    other.transaction = { ...other.transaction, features: { ...columns } };
+    await store.persistBatch([lab, other]);
+    const raw = (key: string) => admin.get(`${prefix}tx:{s0}${key}`).then((v) => JSON.parse(v!));
+    expect((await raw(lab.key)).transaction.features).toBeUndefined();
+    expect((await raw(lab.key)).featuresShared).toBe(true);
+    expect((await raw(other.key)).transaction.features).toEqual(columns);
+    expect(await store.getTransaction(lab.key)).toEqual(lab);
+    expect(await store.getTransaction(other.key)).toEqual(other);
+    await store.close();
   });
 
   it('trims core score series to the retention behind the newest point', async () => {

@@ -21,6 +21,7 @@ import {
   type Store,
   toAlert,
 } from '../types.js';
+import { fromStoredDocument, toStoredDocument } from './document.js';
 import {
   bucketStart,
   getDocumentCommand,
@@ -169,9 +170,13 @@ export class RedisStore implements Store {
     }
   }
 
-  /** The dead letter as stored: payload cut to the cap, with the original's full size and hash. */
+  /**
+   * The dead letter as stored: a payload over the cap is cut and carries the original's full
+   * size and hash; one within it is stored whole, as every store keeps it.
+   */
   private capped(item: DeadLetter): DeadLetter {
     const capped = capPayload(item.payload, this.options.maxDeadLetterPayloadBytes);
+    if (!capped.truncated) return item;
     return { ...item, payload: capped.payload, payloadBytes: capped.bytes, payloadSha256: capped.sha256 };
   }
 
@@ -180,7 +185,7 @@ export class RedisStore implements Store {
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(reply) as ScoredTransaction | undefined;
+    return fromStoredDocument(parseDocumentReply(reply));
   }
 
   async countTransactions(): Promise<number> {
@@ -344,7 +349,7 @@ export class RedisStore implements Store {
       const score = String(r.fraudScore);
       docKeys.push(k.transaction(shard, r.key));
       recordArgs.push(
-        JSON.stringify(r),
+        toStoredDocument(r),
         String(r.processedAtMs),
         score,
         DECISION_CODES[r.decision],
