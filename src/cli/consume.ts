@@ -7,7 +7,7 @@ import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, DEFAULT_MAX_FUTURE_SKEW_MS } from '../pipeline/index.js';
-import { loadBundle, Scorer } from '../scoring/index.js';
+import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
 import { intArg } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
@@ -125,6 +125,11 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
   );
   const remote = remoteScorerOptions(flags, log);
   const scorer = new Scorer(bundle, remote.options);
+  // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
+  const drift = bundle.manifest.drift
+    ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
+    : undefined;
+  const driftReport = drift && (() => drift.report());
   const runInfo = (model: string): Record<string, string> => ({
     from: redactUrl(flags.from),
     store: redactUrl(storeSpec),
@@ -140,8 +145,13 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
-          metrics: new PipelineMetrics({ stats: () => consumer?.stats, modelVersion: () => scorer.version }),
+          metrics: new PipelineMetrics({
+            stats: () => consumer?.stats,
+            modelVersion: () => scorer.version,
+            ...(driftReport && { drift: driftReport }),
+          }),
           pipeline: () => consumer?.stats,
+          ...(driftReport && { drift: driftReport }),
         });
   const line = progressLine();
   const started = performance.now();
@@ -154,6 +164,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     }),
     scorer,
     logger: log,
+    ...(drift && { drift }),
     maxStallMs: flags.maxStallS * 1000,
     maxFutureSkewMs: flags.maxFutureSkewMs,
     onBatch: (s) => {

@@ -138,6 +138,7 @@ class ResultsFileStore implements Store {
   scoreSeries: Store['scoreSeries'] = (...args) => this.inner.scoreSeries(...args);
   counters: Store['counters'] = (...args) => this.inner.counters(...args);
   recentAlerts: Store['recentAlerts'] = (limit) => this.inner.recentAlerts(limit);
+  searchTransactions: Store['searchTransactions'] = (query) => this.inner.searchTransactions(query);
   close: Store['close'] = () => this.inner.close();
 }
 

@@ -12,6 +12,7 @@
  * - {@link ConfigError}: options, flags or a config file are invalid; raised once at construction.
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
  * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
+ * - {@link BadRequestError}: an HTTP request is malformed (answered with 400, field and reason).
  * - {@link RemoteModelError}: a remote model endpoint failed or timed out.
  */
 
@@ -151,6 +152,29 @@ export class RemoteModelError extends FraudstreamError {
   constructor(endpoint: string, message: string, options?: { cause?: unknown }) {
     super(`endpoint ${endpoint}: ${message}`, options);
     this.endpoint = endpoint;
+  }
+}
+
+/** One thing wrong with a request: where and why. */
+export interface RequestIssue {
+  /** Path of the offending field, e.g. `transactions[3].amount`, or `body`. */
+  field: string;
+  reason: string;
+}
+
+/** An HTTP request that cannot be served as sent (answered with 400, nothing done). */
+export class BadRequestError extends FraudstreamError {
+  override name = 'BadRequestError';
+  /** Every problem found, the first one also in {@link field} and {@link reason}. */
+  readonly issues: readonly RequestIssue[];
+  readonly field: string;
+  readonly reason: string;
+  constructor(issues: readonly RequestIssue[]) {
+    const first = issues[0] ?? { field: 'body', reason: 'is not valid' };
+    super(`${first.field}: ${first.reason}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
+    this.issues = issues;
+    this.field = first.field;
+    this.reason = first.reason;
   }
 }
 

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors/index.js';
 import type { Feedback } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Store } from '../store/index.js';
 import type { StreamReader } from '../transports/index.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './event-time.js';
@@ -70,6 +70,11 @@ export interface ConsumerOptions {
   pendingFeedback?: readonly Feedback[];
   /** Called after each batch with running totals (for progress panels). */
   onBatch?: (stats: ConsumerStats) => void;
+  /**
+   * Measures drift (PSI) of the scored traffic against the bundle's training distributions.
+   * @default undefined (no drift figures)
+   */
+  drift?: DriftMonitor;
 }
 
 /** Where a dead letter went: the store's dead letters, or the transport's own dead-letter stream. */

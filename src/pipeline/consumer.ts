@@ -376,6 +376,7 @@ export class Consumer {
     const scores = await this.retry.run('models', n, () =>
       scorer.scoreBatchAsync(this.features, n, transactions, mask),
     );
+    this.o.drift?.observe(this.features, scores.fraudScore, n);
     const results = scoredTransactions(
       transactions,
       records,

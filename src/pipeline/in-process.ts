@@ -7,7 +7,7 @@ import type { Feedback } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
@@ -46,6 +46,8 @@ export interface InProcessRunOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
+  /** See `ConsumerOptions.drift`. */
+  drift?: DriftMonitor;
   /** Called with the consumer once it exists (its `stats` are live, e.g. for metrics during a stall). */
   onConsumer?: (consumer: Consumer) => void;
   /** See `ConsumerOptions.maxFutureSkewMs`. */
@@ -79,6 +81,7 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.drift && { drift: options.drift }),
     ...(options.maxFutureSkewMs !== undefined && { maxFutureSkewMs: options.maxFutureSkewMs }),
     onBatch: (stats) => {
       onBatch?.(stats);

@@ -18,6 +18,7 @@ import { FEATURE_SET_NAMES, type FeatureSetName } from '../features/index.js';
 import { GbdtModel } from '../models/gbdt/index.js';
 import { RandomCutForest } from '../models/rcf/index.js';
 import type { AnomalyCalibration } from './calibration.js';
+import { type BundleDrift, DRIFT_BINS, DRIFT_CUTS } from './drift.js';
 import { type Rule, validateRules } from './rules.js';
 
 export const BUNDLE_FORMAT = 'fraudstream-bundle';
@@ -74,6 +75,11 @@ export interface BundleManifest {
   thresholds: { review: number; decline: number };
   rules: Rule[];
   metrics: { validation: { classifier: MetricSet; anomaly: MetricSet; combined: MetricSet } };
+  /**
+   * Training distributions (deciles) of the fraud score and every feature, against which live
+   * traffic's drift is measured. Absent in bundles written before it existed: no drift figures.
+   */
+  drift?: BundleDrift;
 }
 
 /** A bundle in memory, ready for a {@link Scorer}. */
@@ -134,6 +140,9 @@ export async function loadBundle(dir: string): Promise<ModelBundle> {
     throw new ConfigError(`model bundle ${dir}: unknown feature set ${manifest.featureSet}`);
   }
   manifest.rules = validateRules(manifest.rules ?? [], manifest.featureNames);
+  if (manifest.drift !== undefined && !validDrift(manifest.drift, manifest.featureNames)) {
+    throw new ConfigError(`model bundle ${dir}: manifest.json has a malformed drift section`);
+  }
   const gbdt = GbdtModel.fromJSON(await readJson(manifest.gbdt.file));
   const rcf = RandomCutForest.fromJSON(await readJson(manifest.rcf.file));
   if (gbdt.nFeatures !== manifest.featureNames.length || rcf.dimensions !== manifest.featureNames.length) {
@@ -142,4 +151,19 @@ export async function loadBundle(dir: string): Promise<ModelBundle> {
     );
   }
   return { manifest, gbdt, rcf };
+}
+
+function validDrift(drift: BundleDrift, featureNames: readonly string[]): boolean {
+  const ok = (r: unknown): boolean => {
+    const ref = r as { cuts?: unknown; shares?: unknown } | undefined;
+    return (
+      Array.isArray(ref?.cuts) &&
+      ref.cuts.length === DRIFT_CUTS &&
+      ref.cuts.every((c) => typeof c === 'number') &&
+      Array.isArray(ref.shares) &&
+      ref.shares.length === DRIFT_BINS &&
+      ref.shares.every((c) => typeof c === 'number')
+    );
+  };
+  return ok(drift?.score) && featureNames.every((name) => ok(drift.features?.[name]));
 }

@@ -52,7 +52,7 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     );
   });
 
-  it('writes a whole batch with one script call, and a duplicate inside a batch changes nothing', async () => {
+  it('writes a whole batch with one store and one search-index script call, and a duplicate inside a batch changes nothing', async () => {
     const prefix = randomKeyPrefix();
     const store = await RedisStore.connect({ url: server.url, prefix });
     const t0 = Date.now();
@@ -62,7 +62,7 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       scored(i + 1, t0 + i, i % 10 === 0 ? 'decline' : 'approve', 0.5),
     );
     expect(await store.persistBatch([...batch, batch[7]!])).toEqual({ written: 300, duplicates: 1 });
-    expect((await calls('evalsha')) + (await calls('eval')) - before).toBe(1);
+    expect((await calls('evalsha')) + (await calls('eval')) - before).toBe(2);
     expect(await store.countTransactions()).toBe(301);
     const counted = await store.counters(10_000, t0 - 10_000, t0 + 10_000);
     expect(counted.reduce((a, b) => a + b.transactions, 0)).toBe(301);
@@ -214,5 +214,30 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       { t, v: 3 },
     ]);
     await store.close();
+  });
+});
+
+describe.skipIf(skipWithoutRedis())('RedisStore search indexes', () => {
+  it('can be turned off: fewer writes, and search is then refused', async () => {
+    const server = await startRedisServer();
+    try {
+      const store = await RedisStore.connect({
+        url: server.url,
+        prefix: randomKeyPrefix(),
+        searchIndexes: false,
+      });
+      expect(await store.persistBatch([scored(1, Date.now(), 'approve', 0.1)])).toEqual({
+        written: 1,
+        duplicates: 0,
+      });
+      await expect(store.searchTransactions({ limit: 5 })).rejects.toThrow(NotAvailableError);
+      const admin = createClient({ url: server.url });
+      await admin.connect();
+      expect(await admin.keys('*ix:*')).toEqual([]);
+      await admin.close();
+      await store.close();
+    } finally {
+      await server.stop();
+    }
   });
 });

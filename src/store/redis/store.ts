@@ -6,6 +6,7 @@ import {
   type RedisCommandConnection,
 } from '../../redis/index.js';
 import { shardOf } from '../../transports/index.js';
+import { checkQuery } from '../search.js';
 import { TimeSeriesBuffer } from '../series.js';
 import {
   type Alert,
@@ -19,6 +20,8 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  type TransactionPage,
+  type TransactionQuery,
   toAlert,
 } from '../types.js';
 import { fromStoredDocument, toStoredDocument } from './document.js';
@@ -40,6 +43,7 @@ import {
   resolveRedisStoreOptions,
 } from './options.js';
 import { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
+import { INDEX_SCRIPT, indexCall, searchIndexes } from './search.js';
 
 /** Most commands one `counters()` query may send (buckets × shards); wider ranges are refused. */
 const MAX_COUNTER_READS = 200_000;
@@ -117,6 +121,16 @@ export class RedisStore implements Store {
           for (let j = 0; j < indices.length; j++) isNew[indices[j]!] = flags[j] === 1 ? 1 : 0;
         }),
       );
+      if (this.options.searchIndexes) {
+        // Search indexes in the same round trip; idempotent, so a redelivery repairs them.
+        const ix = indexCall(
+          this.keys,
+          shard,
+          indices.map((i) => results[i]!),
+          this.options.transactionTtlSeconds,
+        );
+        calls.push(INDEX_SCRIPT.run<number>(this.connection, ix.keys, ix.args).then(() => undefined));
+      }
     }
     try {
       await Promise.all(calls);
@@ -316,6 +330,18 @@ export class RedisStore implements Store {
       if (bucket) out.push(bucket);
     }
     return out;
+  }
+
+  /** Reads the secondary indexes written at persist time (see `search.ts`). */
+  async searchTransactions(query: TransactionQuery): Promise<TransactionPage> {
+    checkQuery(query);
+    if (!this.options.searchIndexes) {
+      throw new NotAvailableError('this Redis store was opened with searchIndexes: false');
+    }
+    const { keys, shards, layout, connection } = this;
+    return this.read(() =>
+      searchIndexes({ keys, shards, layout, send: (key, args) => connection.send(key, args) }, query),
+    );
   }
 
   async close(): Promise<void> {
