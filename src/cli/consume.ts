@@ -12,6 +12,7 @@ import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
 import { intArg, recordKeyOption } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
+import { addEndpointOptions, type EndpointFlags, remoteScorerOptions } from './endpoints.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import {
   type CheckpointFlags,
@@ -21,7 +22,13 @@ import {
   type PrefixFlags,
 } from './stores.js';
 
-interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, PrefixFlags, DashboardFlags {
+interface ConsumeFlags
+  extends RedisFlags,
+    KinesisFlags,
+    CheckpointFlags,
+    PrefixFlags,
+    DashboardFlags,
+    EndpointFlags {
   from: string;
   store: string;
   models: string;
@@ -35,7 +42,7 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
 }
 
 export function consumeCommand(): Command {
-  return new Command('consume')
+  const command = new Command('consume')
     .description(
       'Read transactions from a stream, score them and persist decisions, until stopped (SIGINT/SIGTERM).',
     )
@@ -95,6 +102,7 @@ export function consumeCommand(): Command {
     .action(async (flags: ConsumeFlags, command: Command) => {
       await runConsume(flags, command);
     });
+  return addEndpointOptions(command);
 }
 
 async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> {
@@ -119,7 +127,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     { maxBatch: flags.batchSize, maxWaitMs: flags.maxWaitMs },
     checkpoints?.store,
   );
-  const scorer = new Scorer(bundle);
+  const remote = remoteScorerOptions(flags, log);
+  const scorer = new Scorer(bundle, remote.options);
   // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
   const drift = bundle.manifest.drift
     ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
@@ -232,6 +241,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     await checkpoints?.close();
     await state?.close?.();
     await store.close();
+    remote.close();
   }
   line.done(`consume: ${failure ? 'gave up' : 'stopped'}; ${JSON.stringify(consumer.summary())}`);
   log.flush();

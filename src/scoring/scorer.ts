@@ -1,8 +1,15 @@
-import { BundleError } from '../errors/index.js';
+import { BundleError, ConfigError, RemoteModelError } from '../errors/index.js';
 import type { Transaction } from '../events/index.js';
 import type { Decision, Reason } from '../store/index.js';
 import { type ModelBundle, reloadIncompatibility } from './bundle.js';
 import { normalizeAnomaly } from './calibration.js';
+import {
+  ENDPOINT_FALLBACKS,
+  type EndpointFallback,
+  type ModelKind,
+  type RemoteModel,
+  type RemoteModels,
+} from './remote.js';
 import { type Rule, type RuleInput, ruleMatches } from './rules.js';
 import { standardize } from './scaling.js';
 
@@ -19,9 +26,39 @@ export interface ScorerOptions {
   explain?: ExplainPolicy;
   /** Rules to apply instead of the bundle's. @default the bundle's rules */
   rules?: Rule[];
+  /**
+   * Remote endpoints replacing the bundle's classifier and/or forest; score with
+   * {@link Scorer.scoreBatchAsync} then. The bundle still gives the feature order, the anomaly
+   * calibration, the combination weight, thresholds and rules.
+   * @default {} (both models in-process)
+   */
+  remote?: RemoteModels;
+  /**
+   * What happens to a batch when a remote model fails; see {@link EndpointFallback}.
+   * @default 'local'
+   */
+  endpointFallback?: EndpointFallback;
+  /** Called when a remote model fails (before the fallback applies), e.g. to log it. */
+  onRemoteFailure?: (model: ModelKind, error: RemoteModelError) => void;
 }
 
-export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged' } as const;
+export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged', endpointFallback: 'local' } as const;
+
+/**
+ * Which rows of a batch the forest learns from after scoring them: all of them (the default),
+ * none (`{ learn: false }`, a dry run), or the rows `i` where `mask[i] === 1` (a caller that sees
+ * a record again — a redelivery, a producer retry — scores it without teaching the streaming
+ * forest the same point twice).
+ */
+export type LearnPolicy = { learn?: boolean } | Uint8Array;
+
+/** Model outputs computed before the (synchronous) combination of a batch. */
+interface Precomputed {
+  classifierProbability: Float64Array | undefined;
+  anomalyScore: Float64Array | undefined;
+  /** Reasons every record of the batch carries (an endpoint fallback). */
+  batchReasons: Reason[] | undefined;
+}
 
 /** Scores of one batch, index-aligned with its transactions. Buffers are reused by the next call: copy what you keep. */
 export interface ScoreBatch {
@@ -51,7 +88,9 @@ export interface ScoreBatch {
 export class Scorer {
   private bundle!: ModelBundle;
   private rules: Rule[] = [];
-  private readonly options: Required<Omit<ScorerOptions, 'rules'>> & Pick<ScorerOptions, 'rules'>;
+  private readonly options: Required<Pick<ScorerOptions, 'reasons' | 'explain' | 'endpointFallback'>> &
+    Pick<ScorerOptions, 'rules' | 'onRemoteFailure'>;
+  private readonly remote: RemoteModels;
   private nFeatures = 0;
   /** Feature name → column, built once per bundle for rules. */
   private featureIndex = new Map<string, number>();
@@ -62,6 +101,12 @@ export class Scorer {
 
   constructor(bundle: ModelBundle, options: ScorerOptions = {}) {
     this.options = { ...DEFAULT_SCORER_OPTIONS, ...options };
+    if (!(ENDPOINT_FALLBACKS as readonly string[]).includes(this.options.endpointFallback)) {
+      throw new ConfigError(
+        `endpointFallback must be one of ${ENDPOINT_FALLBACKS.join(', ')}, got ${JSON.stringify(this.options.endpointFallback)}`,
+      );
+    }
+    this.remote = { ...options.remote };
     this.swap(bundle);
   }
 
@@ -95,18 +140,98 @@ export class Scorer {
     this.shapOut = new Float64Array(this.nFeatures + 1);
   }
 
+  /** True when a remote endpoint replaces a model: score with {@link scoreBatchAsync}. */
+  get usesRemoteModels(): boolean {
+    return this.remote.classifier !== undefined || this.remote.anomaly !== undefined;
+  }
+
   /**
-   * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing).
-   * `transactions[i]` is the transaction of row i, for rules; may be omitted when there are no rules.
-   * With `learn`, the forest learns only from rows `i` where `learn[i] === 1`: a caller that
-   * sees a record again (a redelivery, a producer retry) scores it without teaching the
-   * streaming forest the same point twice.
+   * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing) with the
+   * in-process models. `transactions[i]` is the transaction of row i, for rules; may be omitted
+   * when there are no rules. `learn` chooses the rows the forest learns from (see {@link LearnPolicy}).
+   * @throws ConfigError when the scorer has remote models ({@link scoreBatchAsync} calls them).
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
-    learn?: Uint8Array,
+    learn?: LearnPolicy,
+  ): ScoreBatch {
+    if (this.usesRemoteModels) {
+      throw new ConfigError('this scorer calls remote endpoints: score with scoreBatchAsync');
+    }
+    return this.combine(features, n, transactions, undefined, learn);
+  }
+
+  /**
+   * {@link scoreBatch} for any scorer: remote models get one call each for the whole batch
+   * (both at once), then the batch is combined as in-process. Without remote models it adds
+   * nothing but one await. `features` is read again after the endpoints answer: leave it
+   * unchanged until the promise settles. The result's buffers are reused by the next call, also
+   * by a call that started earlier and finishes later: copy what you keep before your next await.
+   * Reasons come from the bundle's classifier (TreeSHAP), exact when the endpoint serves the same
+   * bundle; a remote forest gives no attribution reason.
+   * @throws RemoteModelError when a remote model fails and the fallback is `retry`.
+   */
+  async scoreBatchAsync(
+    features: Float64Array | Float32Array,
+    n: number,
+    transactions?: readonly Transaction[],
+    learn?: LearnPolicy,
+  ): Promise<ScoreBatch> {
+    if (!this.usesRemoteModels || n === 0) return this.combine(features, n, transactions, undefined, learn);
+    const d = this.nFeatures;
+    const { classifier, anomaly } = this.remote;
+    // Both endpoints read `features` synchronously inside score(), before the first await.
+    const [p, a] = await Promise.allSettled([
+      classifier ? classifier.score(features, n, d) : undefined,
+      anomaly ? anomaly.score(features, n, d) : undefined,
+    ]);
+    const batchReasons: Reason[] = [];
+    const classifierProbability = this.remoteOutput('classifier', classifier, p, n, batchReasons);
+    const anomalyScore = this.remoteOutput('anomaly', anomaly, a, n, batchReasons);
+    return this.combine(
+      features,
+      n,
+      transactions,
+      {
+        classifierProbability,
+        anomalyScore,
+        batchReasons: batchReasons.length > 0 ? batchReasons : undefined,
+      },
+      learn,
+    );
+  }
+
+  /** A remote model's output for the batch, or `undefined` = compute it in-process (with a fallback reason). */
+  private remoteOutput(
+    kind: ModelKind,
+    model: RemoteModel | undefined,
+    settled: PromiseSettledResult<Float64Array | undefined>,
+    n: number,
+    batchReasons: Reason[],
+  ): Float64Array | undefined {
+    if (!model) return undefined;
+    if (settled.status === 'fulfilled' && settled.value && settled.value.length >= n) return settled.value;
+    const error =
+      settled.status === 'rejected'
+        ? settled.reason instanceof RemoteModelError
+          ? settled.reason
+          : new RemoteModelError(model.name, String(settled.reason), { cause: settled.reason })
+        : new RemoteModelError(model.name, `answered ${settled.value?.length ?? 0} scores for ${n} rows`);
+    this.options.onRemoteFailure?.(kind, error);
+    if (this.options.endpointFallback === 'retry') throw error;
+    batchReasons.push({ name: `endpoint-unavailable:${kind}`, contribution: 0, source: 'rule' });
+    return undefined;
+  }
+
+  /** Model outputs (precomputed or in-process), then the combination, decisions and reasons. */
+  private combine(
+    features: Float64Array | Float32Array,
+    n: number,
+    transactions: readonly Transaction[] | undefined,
+    pre: Precomputed | undefined,
+    learn: LearnPolicy | undefined,
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -115,17 +240,25 @@ export class Scorer {
     }
     const out = this.out;
     out.n = n;
-    if (this.x32.length < n * d) this.x32 = new Float32Array(n * d);
-    const x32 = this.x32;
-    if (features instanceof Float32Array) x32.set(features.subarray(0, n * d));
-    else for (let i = 0; i < n * d; i++) x32[i] = features[i]!;
-    gbdt.predictProba({ data: x32.subarray(0, n * d), nRows: n, nCols: d }, out.classifierProbability);
+    if (pre?.classifierProbability) {
+      out.classifierProbability.set(pre.classifierProbability.subarray(0, n));
+    } else {
+      if (this.x32.length < n * d) this.x32 = new Float32Array(n * d);
+      const x32 = this.x32;
+      if (features instanceof Float32Array) x32.set(features.subarray(0, n * d));
+      else for (let i = 0; i < n * d; i++) x32[i] = features[i]!;
+      gbdt.predictProba({ data: x32.subarray(0, n * d), nRows: n, nCols: d }, out.classifierProbability);
+    }
 
     // The forest scores the whole batch, explanations are taken, and only then does it learn
     // from the batch: a point never explains itself away, and tree-by-tree batch work is faster.
+    // With a remote forest the local one neither learns (a fallback then scores like the
+    // endpoint, which does not learn either) nor explains (it is not the model that scored).
+    const remoteForest = this.remote.anomaly !== undefined;
     if (this.z.length < n * d) this.z = new Float64Array(n * d);
     const z = standardize(features, n, manifest.rcf.scaling, this.z);
-    rcf.scoreBatch(z, n, out.anomalyScore);
+    if (pre?.anomalyScore) out.anomalyScore.set(pre.anomalyScore.subarray(0, n));
+    else rcf.scoreBatch(z, n, out.anomalyScore);
     const w = manifest.combination.anomalyWeight;
     const { review, decline } = manifest.thresholds;
     for (let i = 0; i < n; i++) {
@@ -137,7 +270,7 @@ export class Scorer {
       out.anomalyNormalized[i] = a;
       out.fraudScore[i] = score;
       let decision: Decision = score >= decline ? 'decline' : score >= review ? 'review' : 'approve';
-      let fired: Reason[] | undefined;
+      let fired: Reason[] | undefined = pre?.batchReasons ? [...pre.batchReasons] : undefined;
       if (this.rules.length > 0 && transactions) {
         const tx = transactions[i]!;
         const input: RuleInput = {
@@ -158,9 +291,13 @@ export class Scorer {
       out.decisions[i] = decision;
       const explain =
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
-      out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
+      out.reasons[i] = explain ? this.explainRow(features, row, remoteForest ? 0 : a, fired) : (fired ?? []);
     }
-    rcf.updateBatch(z, learn ? keepLearnedRows(z, n, d, learn) : n);
+    if (!remoteForest) {
+      const rows =
+        learn instanceof Uint8Array ? keepLearnedRows(z, n, d, learn) : learn?.learn === false ? 0 : n;
+      if (rows > 0) rcf.updateBatch(z, rows);
+    }
     return out;
   }
 
