@@ -28,6 +28,7 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
   maxWaitMs: number;
   logLevel: LogLevel;
   count?: number;
+  forest: boolean;
 }
 
 export function consumeCommand(): Command {
@@ -44,6 +45,10 @@ export function consumeCommand(): Command {
     .option('--batch-size <n>', 'most records per batch', intArg, 500)
     .option('--max-wait-ms <n>', 'longest wait for a batch to fill', intArg, 20)
     .option('--count <n>', 'stop after n records (for tests and benchmarks)', intArg)
+    .option(
+      '--no-forest',
+      "classifier alone: the Random Cut Forest neither scores nor learns; fraud score = classifier probability against the bundle's thresholds; anomaly scores stored as null",
+    )
     .option('--shards <n>', 'redis: stream keys the producer spread cards over', intArg)
     .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
     .option('--group <name>', 'redis: consumer group (default fraudstream)')
@@ -101,12 +106,13 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     { maxBatch: flags.batchSize, maxWaitMs: flags.maxWaitMs },
     checkpoints?.store,
   );
-  const scorer = new Scorer(bundle);
+  const scorer = new Scorer(bundle, { forest: flags.forest });
   const runInfo = (model: string): Record<string, string> => ({
     from: redactUrl(flags.from),
     store: redactUrl(storeSpec),
     'feature set': bundle.manifest.featureSet,
     model,
+    ...(!flags.forest && { forest: 'off (--no-forest)' }),
   });
   let latest: ConsumerStats | undefined;
   const dashboard =
@@ -144,6 +150,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
       store: redactUrl(storeSpec),
       model: bundle.manifest.fingerprint,
       featureSet: bundle.manifest.featureSet,
+      forest: flags.forest,
       ...(checkpoints && { checkpoints: checkpoints.where }),
       ...(dashboard && { dashboard: dashboard.url }),
     },

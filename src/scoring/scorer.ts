@@ -18,9 +18,16 @@ export interface ScorerOptions {
   explain?: ExplainPolicy;
   /** Rules to apply instead of the bundle's. @default the bundle's rules */
   rules?: Rule[];
+  /**
+   * Whether the Random Cut Forest scores and learns. `false` scores with the classifier alone:
+   * the forest neither scores nor learns, `fraudScore` is the classifier probability (anomaly
+   * weight 0) against the bundle's thresholds, and the anomaly scores are NaN (stored as null).
+   * @default true
+   */
+  forest?: boolean;
 }
 
-export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged' } as const;
+export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged', forest: true } as const;
 
 /** Scores of one batch, index-aligned with its transactions. Buffers are reused by the next call: copy what you keep. */
 export interface ScoreBatch {
@@ -107,17 +114,19 @@ export class Scorer {
 
     // The forest scores the whole batch, explanations are taken, and only then does it learn
     // from the batch: a point never explains itself away, and tree-by-tree batch work is faster.
+    const forest = this.options.forest;
     if (this.z.length < n * d) this.z = new Float64Array(n * d);
-    const z = standardize(features, n, manifest.rcf.scaling, this.z);
-    rcf.scoreBatch(z, n, out.anomalyScore);
-    const w = manifest.combination.anomalyWeight;
+    const z = forest ? standardize(features, n, manifest.rcf.scaling, this.z) : this.z;
+    if (forest) rcf.scoreBatch(z, n, out.anomalyScore);
+    else out.anomalyScore.fill(Number.NaN, 0, n);
+    const w = forest ? manifest.combination.anomalyWeight : 0;
     const { review, decline } = manifest.thresholds;
     for (let i = 0; i < n; i++) {
       const row = i * d;
       const raw = out.anomalyScore[i]!;
-      const a = normalizeAnomaly(raw, manifest.rcf.calibration);
+      const a = forest ? normalizeAnomaly(raw, manifest.rcf.calibration) : Number.NaN;
       const p = out.classifierProbability[i]!;
-      const score = (1 - w) * p + w * a;
+      const score = forest ? (1 - w) * p + w * a : p;
       out.anomalyNormalized[i] = a;
       out.fraudScore[i] = score;
       let decision: Decision = score >= decline ? 'decline' : score >= review ? 'review' : 'approve';
@@ -144,7 +153,7 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
     }
-    rcf.updateBatch(z, n);
+    if (forest) rcf.updateBatch(z, n);
     return out;
   }
 

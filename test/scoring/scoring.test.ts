@@ -158,6 +158,32 @@ describe('trained bundle and scorer', () => {
     expect(nCols).toBe(15);
   });
 
+  it('with the forest off, scores by the classifier alone and leaves the forest untouched', async () => {
+    const loaded = await loadBundle(dir);
+    const m = loaded.manifest;
+    const { x, nCols } = bundle.trainingSet;
+    const rows = 400;
+    const before = JSON.stringify(loaded.rcf.toJSON());
+    const scores = new Scorer(loaded, { forest: false }).scoreBatch(x.subarray(0, rows * nCols), rows);
+    const classifier = loaded.gbdt.predictProba({
+      data: Float32Array.from(x.subarray(0, rows * nCols)),
+      nRows: rows,
+      nCols,
+    });
+    for (let i = 0; i < rows; i++) {
+      const f = scores.fraudScore[i]!;
+      expect(f).toBe(classifier[i]);
+      expect(scores.anomalyScore[i]).toBeNaN();
+      expect(scores.anomalyNormalized[i]).toBeNaN();
+      expect(scores.decisions[i]).toBe(
+        f >= m.thresholds.decline ? 'decline' : f >= m.thresholds.review ? 'review' : 'approve',
+      );
+      expect(scores.reasons[i]!.some((r) => r.source === 'anomaly')).toBe(false);
+    }
+    // Nothing learned: the forest's state is byte for byte what it was.
+    expect(JSON.stringify(loaded.rcf.toJSON())).toBe(before);
+  });
+
   it('lets rules raise a decision but never lower it', async () => {
     const loaded = await loadBundle(dir);
     const { x, nCols } = bundle.trainingSet;
