@@ -10,6 +10,6 @@ export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rule
 export type { FeatureScaling } from './scaling.js';
 export { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
 export type { ExplainPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
-export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
+export { DEFAULT_SCORER_OPTIONS, resolveScorerOptions, Scorer } from './scorer.js';
 export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';
 export { trainBundle } from './training.js';

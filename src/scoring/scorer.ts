@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/index.js';
 import type { Transaction } from '../events/index.js';
 import type { Decision, Reason } from '../store/index.js';
 import type { ModelBundle } from './bundle.js';
@@ -25,9 +26,36 @@ export interface ScorerOptions {
    * @default true
    */
   forest?: boolean;
+  /**
+   * The forest scores every transaction but learns from one in this many (the transactions at
+   * stream positions 0, k, 2k, … across batches): learning is a third of the forest's cost per
+   * transaction, and a sample of the stream keeps the forest's picture of normal traffic (its
+   * sample then spans k times more transactions). 1 learns from every transaction.
+   * @default 4
+   */
+  forestUpdateEvery?: number;
 }
 
-export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged', forest: true } as const;
+export const DEFAULT_SCORER_OPTIONS = {
+  reasons: 3,
+  explain: 'flagged',
+  forest: true,
+  forestUpdateEvery: 4,
+} as const;
+
+/** Merges defaults into `options` and validates them; throws {@link ConfigError}. */
+export function resolveScorerOptions(
+  options: ScorerOptions = {},
+): Required<Omit<ScorerOptions, 'rules'>> & Pick<ScorerOptions, 'rules'> {
+  const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
+  if (!(Number.isInteger(o.forestUpdateEvery) && o.forestUpdateEvery >= 1)) {
+    throw new ConfigError(`forestUpdateEvery must be a positive integer, got ${o.forestUpdateEvery}`);
+  }
+  if (!(Number.isInteger(o.reasons) && o.reasons >= 0)) {
+    throw new ConfigError(`reasons must be a non-negative integer, got ${o.reasons}`);
+  }
+  return o;
+}
 
 /** Scores of one batch, index-aligned with its transactions. Buffers are reused by the next call: copy what you keep. */
 export interface ScoreBatch {
@@ -65,9 +93,11 @@ export class Scorer {
   private z = new Float64Array(0);
   private shapOut = new Float64Array(0);
   private out: ScoreBatch = emptyBatch(0, '');
+  /** Transactions scored so far: picks which ones the forest learns from. */
+  private scored = 0;
 
   constructor(bundle: ModelBundle, options: ScorerOptions = {}) {
-    this.options = { ...DEFAULT_SCORER_OPTIONS, ...options };
+    this.options = resolveScorerOptions(options);
     this.swap(bundle);
   }
 
@@ -153,8 +183,27 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
     }
-    if (forest) rcf.updateBatch(z, n);
+    if (forest) this.learn(z, n, d);
+    this.scored += n;
     return out;
+  }
+
+  /**
+   * Lets the forest learn from the batch's rows at stream positions that are multiples of
+   * `forestUpdateEvery`. Compacts those rows to the front of `z`, which is not read again before
+   * the next batch standardises into it.
+   */
+  private learn(z: Float64Array, n: number, d: number): void {
+    const k = this.options.forestUpdateEvery;
+    if (k === 1) {
+      this.bundle.rcf.updateBatch(z, n);
+      return;
+    }
+    let m = 0;
+    for (let i = (k - (this.scored % k)) % k; i < n; i += k, m++) {
+      if (i !== m) z.copyWithin(m * d, i * d, i * d + d);
+    }
+    if (m > 0) this.bundle.rcf.updateBatch(z, m);
   }
 
   private explainRow(
