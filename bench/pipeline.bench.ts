@@ -336,7 +336,7 @@ async function redisSection(
     reportTarget({
       name: 'transactions path through Redis, sustained over ≥ 1M',
       target: '≥ 30,000 tx/s over ≥ 1,000,000 transactions, models at defaults',
-      measured: `${fmt(full.perSecond)} tx/s over ${fmt(full.persisted)}${full.persisted < 1_000_000 ? ' (fewer than 1M: run with --count 1000000)' : ''}`,
+      measured: `${fmt(full.perSecond)} tx/s over ${fmt(full.persisted)}${full.persisted < 1_000_000 ? ' (fewer than 1M: not a qualifying run)' : ''}`,
       met: full.perSecond >= 30_000 && full.persisted >= 1_000_000,
     });
     reportTarget({
