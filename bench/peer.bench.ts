@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<void> {
     const peerSeries = await client.zCard('bench:py:scores');
     check('peer', peerStored, count, `INCRBY ${peerCount}, ZCARD ${peerSeries}`, peerCount, peerSeries);
     console.log(
-      `  peer (Python ${pythonVersion()}, redis-py + hiredis, XREADGROUP COUNT 500, json.loads, XGBoost inplace_predict, pipelined SET + ZADD, INCRBY, XACK): ${fmt(peer.perSecond)} tx/s (${(peer.ms / 1000).toFixed(1)} s, ${fmt(peerStored)} stored)`,
+      `  peer (Python ${pythonVersion()}, redis-py + hiredis, XREADGROUP COUNT 500, json.loads, XGBoost inplace_predict (nthread 1), pipelined SET + ZADD, INCRBY, XACK): ${fmt(peer.perSecond)} tx/s (${(peer.ms / 1000).toFixed(1)} s, ${fmt(peerStored)} stored)`,
     );
 
     const consume = (group: string, prefix: string, extra: string[]) => () =>

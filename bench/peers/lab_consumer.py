@@ -9,7 +9,7 @@ its parser), python3-xgboost 1.7.4, numpy.
       Per batch: XREADGROUP COUNT 500, json.loads of each lab envelope, inplace_predict on the 30
       columns of the batch, then one non-transactional pipeline with one SET (a JSON document)
       and one ZADD (the score series) per record, one INCRBY and the XACK. Stops after N records
-      and prints one JSON line.
+      and prints one JSON line. XGBoost predicts on one thread (see consume()).
 """
 import json
 import sys
@@ -37,6 +37,10 @@ def consume(host: str, port: str, stream: str, group: str, prefix: str, model_pa
     total = int(n)
     booster = xgb.Booster()
     booster.load_model(model_path)
+    # One thread: XGBoost's default OpenMP threads, on two cores shared with redis-server, made
+    # batches of 500 up to ten times slower under load (8,800 vs 128,000 rows/s); the peer should
+    # be as strong as a user could easily make it.
+    booster.set_param({"nthread": 1})
     r = redis.Redis(host=host, port=int(port))
     try:
         r.xgroup_create(stream, group, id="0")
