@@ -123,11 +123,15 @@ export class Scorer {
   /**
    * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing).
    * `transactions[i]` is the transaction of row i, for rules; may be omitted when there are no rules.
+   * With `learn`, the forest learns only from rows `i` where `learn[i] === 1`: a caller that
+   * sees a record again (a redelivery, a producer retry) scores it without teaching the
+   * streaming forest the same point twice.
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
+    learn?: Uint8Array,
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -183,25 +187,23 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
     }
-    if (forest) this.learn(z, n, d);
+    if (forest) this.learn(z, n, d, learn);
     this.scored += n;
     return out;
   }
 
   /**
    * Lets the forest learn from the batch's rows at stream positions that are multiples of
-   * `forestUpdateEvery`. Compacts those rows to the front of `z`, which is not read again before
-   * the next batch standardises into it.
+   * `forestUpdateEvery`, skipping those `learn` excludes (records seen before). Compacts those
+   * rows to the front of `z`, which is not read again before the next batch standardises into it.
    */
-  private learn(z: Float64Array, n: number, d: number): void {
+  private learn(z: Float64Array, n: number, d: number, mask: Uint8Array | undefined): void {
     const k = this.options.forestUpdateEvery;
-    if (k === 1) {
-      this.bundle.rcf.updateBatch(z, n);
-      return;
-    }
     let m = 0;
-    for (let i = (k - (this.scored % k)) % k; i < n; i += k, m++) {
+    for (let i = (k - (this.scored % k)) % k; i < n; i += k) {
+      if (mask !== undefined && mask[i] !== 1) continue;
       if (i !== m) z.copyWithin(m * d, i * d, i * d + d);
+      m++;
     }
     if (m > 0) this.bundle.rcf.updateBatch(z, m);
   }

@@ -20,8 +20,11 @@ export interface RedisServerHandle {
   pid: number;
   /** Stops the server (SIGTERM, then SIGKILL after a timeout) and removes its directory. */
   stop(): Promise<void>;
-  /** Stops and starts the server again on the same port and directory (AOF data survives if enabled). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server again on the same port and directory (AOF data survives if
+   * enabled), after `downMs` (default 0) with nothing listening: an outage, not just a restart.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 /** A running Redis Cluster started by {@link startRedisCluster}. */
@@ -302,8 +305,9 @@ export async function startRedisServer(
       await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downMs = 0 } = {}) {
       await stopProcess(child);
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       child = await startProcess(spec);
       handle.pid = child.pid ?? -1;
     },

@@ -40,6 +40,11 @@ export class PendingClaims {
     this.released[shard]!.push(record);
   }
 
+  /** Whether some of the own PEL a predecessor left is still to be re-read. */
+  get recovering(): boolean {
+    return this.recoverAfter.some((after) => after !== undefined);
+  }
+
   /** Appends released records, the own PEL and (when due) entries claimed from idle consumers to `out`. */
   async collect(out: DeliveredRecord[]): Promise<void> {
     await this.claimReleased(out);
@@ -100,7 +105,9 @@ export class PendingClaims {
           }
           const first = entries[0]![0];
           const last = entries[entries.length - 1]![0];
-          this.recoverAfter[shard] = last;
+          // A short page is the end of what a predecessor left; paging on would re-read entries
+          // this reader delivered since (still in flight) and bump their delivery counts.
+          this.recoverAfter[shard] = entries.length < this.maxBatch ? undefined : last;
           // Re-reading the PEL has incremented the counts; XPENDING over the same range and
           // consumer returns exactly these entries with their counts.
           const pending = await this.connection.send<PendingRow[]>(key, [

@@ -49,6 +49,7 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
   private buffer: DeliveredRecord[] = [];
   private readonly claims: PendingClaims;
   private nextTrimAtMs: number;
+  readonly deadLetterCounts = new Map<string, number>();
 
   /** @internal use {@link RedisStreamTransport.reader} or {@link openRedisStreamReader}. */
   constructor(
@@ -146,6 +147,8 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
     if (items.length === 0) return;
     await writeDeadLetters(this.connection, this.options, items);
     await this.ack(items.map((item) => item.record));
+    for (const { reason } of items)
+      this.deadLetterCounts.set(reason, (this.deadLetterCounts.get(reason) ?? 0) + 1);
   }
 
   /**
@@ -223,6 +226,8 @@ export class RedisStreamReader implements StreamReader, DeadLetterSink {
       this.buffer = deliverable;
       return this.takeFromBuffer();
     }
+    // New entries only once the own PEL is recovered: read earlier, they would be in that PEL.
+    if (this.claims.recovering) return [];
     if (this.options.trimIntervalMs > 0 && Date.now() >= this.nextTrimAtMs) {
       this.nextTrimAtMs = Date.now() + this.options.trimIntervalMs;
       // Housekeeping only: a failed trim must not fail the read; the next interval tries again.
