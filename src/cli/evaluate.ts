@@ -61,7 +61,9 @@ export function evaluateCommand(): Command {
 }
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
-  const bundle = await loadBundle(flags.models);
+  const bundle = await loadBundle(flags.models, {
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
   const isSimulator = flags.source === 'simulator';
   const from = flags.testFrom ?? (isSimulator ? HANDBOOK_TEST_FROM : undefined);
   const to = flags.testTo ?? (isSimulator ? HANDBOOK_TEST_TO : undefined);

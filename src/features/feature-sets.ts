@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, NotAvailableError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
 import { CREDITCARD_COLUMNS } from '../events/index.js';
 import type { FeatureSet, FeatureSetName, WindowEvent, WindowState } from './types.js';
@@ -86,6 +86,11 @@ class CreditcardFeatureSet implements FeatureSet {
     }
   }
 
+  /** Stateless: a dry run computes exactly what {@link extract} does. */
+  peek(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    return this.extract(batch, out);
+  }
+
   async feedback(_items: readonly Feedback[]): Promise<void> {}
 }
 
@@ -154,6 +159,17 @@ class TransactionsFeatureSet implements FeatureSet {
   }
 
   async extract(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    await this.compute(batch, out, false);
+  }
+
+  async peek(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    if (!this.state.peek) {
+      throw new NotAvailableError('this window state cannot be read without updating it (no dry run)');
+    }
+    await this.compute(batch, out, true);
+  }
+
+  private async compute(batch: readonly Transaction[], out: Float64Array, peek: boolean): Promise<void> {
     const width = this.featureNames.length;
     checkOut(out, batch.length, width);
     const n = batch.length;
@@ -176,7 +192,8 @@ class TransactionsFeatureSet implements FeatureSet {
       aggregates = new Float64Array(n * this.stride);
     }
     try {
-      await this.state.updateAndRead(events, aggregates);
+      if (peek) await this.state.peek!(events, aggregates);
+      else await this.state.updateAndRead(events, aggregates);
     } finally {
       if (shared) this.busy = false;
     }

@@ -6,6 +6,7 @@
 export type { RedisWindowStateOptions } from './window-state.js';
 export {
   DEFAULT_REDIS_WINDOW_STATE_OPTIONS,
+  keyFingerprint,
   RedisWindowState,
   resolveRedisWindowStateOptions,
   tagOf,
