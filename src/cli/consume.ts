@@ -39,6 +39,7 @@ interface ConsumeFlags
   recordKey: RecordKeyMode;
   maxStallS: number;
   maxFutureSkewMs: number;
+  forest: boolean;
 }
 
 export function consumeCommand(): Command {
@@ -66,6 +67,10 @@ export function consumeCommand(): Command {
       'dead-letter records dated more than this far ahead of the stream (and of the clock)',
       intArg,
       DEFAULT_MAX_FUTURE_SKEW_MS,
+    )
+    .option(
+      '--no-forest',
+      "classifier alone: the Random Cut Forest neither scores nor learns; fraud score = classifier probability against the bundle's thresholds; anomaly scores stored as null",
     )
     .option('--shards <n>', 'redis: stream keys the producer spread cards over', intArg)
     .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
@@ -128,7 +133,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     checkpoints?.store,
   );
   const remote = remoteScorerOptions(flags, log);
-  const scorer = new Scorer(bundle, remote.options);
+  const scorer = new Scorer(bundle, { ...remote.options, forest: flags.forest });
   // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
   const drift = bundle.manifest.drift
     ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
@@ -139,6 +144,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     store: redactUrl(storeSpec),
     'feature set': bundle.manifest.featureSet,
     model,
+    ...(!flags.forest && { forest: 'off (--no-forest)' }),
   });
   // Metrics and the page read the consumer's live stats, so a stall shows while no batch completes.
   let consumer: Consumer | undefined;
@@ -186,6 +192,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
       store: redactUrl(storeSpec),
       model: bundle.manifest.fingerprint,
       featureSet: bundle.manifest.featureSet,
+      forest: flags.forest,
       ...(checkpoints && { checkpoints: checkpoints.where }),
       ...(dashboard && { dashboard: dashboard.url }),
     },

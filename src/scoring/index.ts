@@ -31,7 +31,13 @@ export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
 export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rules.js';
 export type { FeatureScaling } from './scaling.js';
 export { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
-export type { ExplainPolicy, LearnPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
-export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
+export type {
+  ExplainPolicy,
+  LearnPolicy,
+  ResolvedScorerOptions,
+  ScoreBatch,
+  ScorerOptions,
+} from './scorer.js';
+export { DEFAULT_SCORER_OPTIONS, resolveScorerOptions, Scorer } from './scorer.js';
 export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';
 export { trainBundle } from './training.js';

@@ -27,6 +27,21 @@ export interface ScorerOptions {
   /** Rules to apply instead of the bundle's. @default the bundle's rules */
   rules?: Rule[];
   /**
+   * Whether the Random Cut Forest scores and learns. `false` scores with the classifier alone:
+   * the forest neither scores nor learns, `fraudScore` is the classifier probability (anomaly
+   * weight 0) against the bundle's thresholds, and the anomaly scores are NaN (stored as null).
+   * @default true
+   */
+  forest?: boolean;
+  /**
+   * The forest scores every transaction but learns from one in this many (the transactions at
+   * stream positions 0, k, 2k, … across batches): learning is a third of the forest's cost per
+   * transaction, and a sample of the stream keeps the forest's picture of normal traffic (its
+   * sample then spans k times more transactions). 1 learns from every transaction.
+   * @default 4
+   */
+  forestUpdateEvery?: number;
+  /**
    * Remote endpoints replacing the bundle's classifier and/or forest; score with
    * {@link Scorer.scoreBatchAsync} then. The bundle still gives the feature order, the anomaly
    * calibration, the combination weight, thresholds and rules.
@@ -42,7 +57,36 @@ export interface ScorerOptions {
   onRemoteFailure?: (model: ModelKind, error: RemoteModelError) => void;
 }
 
-export const DEFAULT_SCORER_OPTIONS = { reasons: 3, explain: 'flagged', endpointFallback: 'local' } as const;
+export const DEFAULT_SCORER_OPTIONS = {
+  reasons: 3,
+  explain: 'flagged',
+  endpointFallback: 'local',
+  forest: true,
+  forestUpdateEvery: 4,
+} as const;
+
+/** Scorer options after defaults, as the scorer uses them. */
+export type ResolvedScorerOptions = Required<
+  Pick<ScorerOptions, 'reasons' | 'explain' | 'endpointFallback' | 'forest' | 'forestUpdateEvery'>
+> &
+  Pick<ScorerOptions, 'rules' | 'onRemoteFailure' | 'remote'>;
+
+/** Merges defaults into `options` and validates them; throws {@link ConfigError}. */
+export function resolveScorerOptions(options: ScorerOptions = {}): ResolvedScorerOptions {
+  const o = { ...DEFAULT_SCORER_OPTIONS, ...options };
+  if (!(Number.isInteger(o.forestUpdateEvery) && o.forestUpdateEvery >= 1)) {
+    throw new ConfigError(`forestUpdateEvery must be a positive integer, got ${o.forestUpdateEvery}`);
+  }
+  if (!(Number.isInteger(o.reasons) && o.reasons >= 0)) {
+    throw new ConfigError(`reasons must be a non-negative integer, got ${o.reasons}`);
+  }
+  if (!(ENDPOINT_FALLBACKS as readonly string[]).includes(o.endpointFallback)) {
+    throw new ConfigError(
+      `endpointFallback must be one of ${ENDPOINT_FALLBACKS.join(', ')}, got ${JSON.stringify(o.endpointFallback)}`,
+    );
+  }
+  return o;
+}
 
 /**
  * Which rows of a batch the forest learns from after scoring them: all of them (the default),
@@ -88,8 +132,7 @@ export interface ScoreBatch {
 export class Scorer {
   private bundle!: ModelBundle;
   private rules: Rule[] = [];
-  private readonly options: Required<Pick<ScorerOptions, 'reasons' | 'explain' | 'endpointFallback'>> &
-    Pick<ScorerOptions, 'rules' | 'onRemoteFailure'>;
+  private readonly options: ResolvedScorerOptions;
   private readonly remote: RemoteModels;
   private nFeatures = 0;
   /** Feature name → column, built once per bundle for rules. */
@@ -98,14 +141,11 @@ export class Scorer {
   private z = new Float64Array(0);
   private shapOut = new Float64Array(0);
   private out: ScoreBatch = emptyBatch(0, '');
+  /** Transactions scored so far: picks which ones the forest learns from. */
+  private scored = 0;
 
   constructor(bundle: ModelBundle, options: ScorerOptions = {}) {
-    this.options = { ...DEFAULT_SCORER_OPTIONS, ...options };
-    if (!(ENDPOINT_FALLBACKS as readonly string[]).includes(this.options.endpointFallback)) {
-      throw new ConfigError(
-        `endpointFallback must be one of ${ENDPOINT_FALLBACKS.join(', ')}, got ${JSON.stringify(this.options.endpointFallback)}`,
-      );
-    }
+    this.options = resolveScorerOptions(options);
     this.remote = { ...options.remote };
     this.swap(bundle);
   }
@@ -254,19 +294,22 @@ export class Scorer {
     // from the batch: a point never explains itself away, and tree-by-tree batch work is faster.
     // With a remote forest the local one neither learns (a fallback then scores like the
     // endpoint, which does not learn either) nor explains (it is not the model that scored).
+    // Without the forest (`forest: false`) it neither scores nor learns.
     const remoteForest = this.remote.anomaly !== undefined;
+    const forest = this.options.forest;
     if (this.z.length < n * d) this.z = new Float64Array(n * d);
-    const z = standardize(features, n, manifest.rcf.scaling, this.z);
+    const z = forest ? standardize(features, n, manifest.rcf.scaling, this.z) : this.z;
     if (pre?.anomalyScore) out.anomalyScore.set(pre.anomalyScore.subarray(0, n));
-    else rcf.scoreBatch(z, n, out.anomalyScore);
-    const w = manifest.combination.anomalyWeight;
+    else if (forest) rcf.scoreBatch(z, n, out.anomalyScore);
+    else out.anomalyScore.fill(Number.NaN, 0, n);
+    const w = forest ? manifest.combination.anomalyWeight : 0;
     const { review, decline } = manifest.thresholds;
     for (let i = 0; i < n; i++) {
       const row = i * d;
       const raw = out.anomalyScore[i]!;
-      const a = normalizeAnomaly(raw, manifest.rcf.calibration);
+      const a = forest ? normalizeAnomaly(raw, manifest.rcf.calibration) : Number.NaN;
       const p = out.classifierProbability[i]!;
-      const score = (1 - w) * p + w * a;
+      const score = forest ? (1 - w) * p + w * a : p;
       out.anomalyNormalized[i] = a;
       out.fraudScore[i] = score;
       let decision: Decision = score >= decline ? 'decline' : score >= review ? 'review' : 'approve';
@@ -293,12 +336,30 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, remoteForest ? 0 : a, fired) : (fired ?? []);
     }
-    if (!remoteForest) {
-      const rows =
-        learn instanceof Uint8Array ? keepLearnedRows(z, n, d, learn) : learn?.learn === false ? 0 : n;
-      if (rows > 0) rcf.updateBatch(z, rows);
-    }
+    if (
+      forest &&
+      !remoteForest &&
+      !(learn !== undefined && !(learn instanceof Uint8Array) && learn.learn === false)
+    )
+      this.learn(z, n, d, learn instanceof Uint8Array ? learn : undefined);
+    this.scored += n;
     return out;
+  }
+
+  /**
+   * Lets the forest learn from the batch's rows at stream positions that are multiples of
+   * `forestUpdateEvery`, skipping those `learn` excludes (records seen before). Compacts those
+   * rows to the front of `z`, which is not read again before the next batch standardises into it.
+   */
+  private learn(z: Float64Array, n: number, d: number, mask: Uint8Array | undefined): void {
+    const k = this.options.forestUpdateEvery;
+    let m = 0;
+    for (let i = (k - (this.scored % k)) % k; i < n; i += k) {
+      if (mask !== undefined && mask[i] !== 1) continue;
+      if (i !== m) z.copyWithin(m * d, i * d, i * d + d);
+      m++;
+    }
+    if (m > 0) this.bundle.rcf.updateBatch(z, m);
   }
 
   private explainRow(
@@ -333,17 +394,6 @@ export class Scorer {
     }
     return reasons;
   }
-}
-
-/** Moves the rows to learn from to the front of `z` (scratch, already scored); returns how many. */
-function keepLearnedRows(z: Float64Array, n: number, d: number, learn: Uint8Array): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    if (learn[i] !== 1) continue;
-    if (m !== i) z.copyWithin(m * d, i * d, (i + 1) * d);
-    m++;
-  }
-  return m;
 }
 
 function emptyBatch(capacity: number, modelVersion: string): ScoreBatch {

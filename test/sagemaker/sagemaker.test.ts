@@ -212,7 +212,9 @@ describe('the AWS SDK (InvokeEndpoint) against serve-model on localhost', () => 
     const c = endpoint(classifier, 'classifier');
     const f = endpoint(learning, 'anomaly');
     const remote = new Scorer(await fresh(), { remote: { classifier: c, anomaly: f } });
-    const local = new Scorer(await fresh());
+    // The learning endpoint learns every row it scores; the in-process forest does too with
+    // forestUpdateEvery 1 (its default learns one row in four).
+    const local = new Scorer(await fresh(), { forestUpdateEvery: 1 });
     expect(() => remote.scoreBatch(rows, n)).toThrow(ConfigError);
     // Two batches: the learning server's forest follows the stream as the in-process one does.
     for (const [from, to] of [
