@@ -110,7 +110,7 @@ type LabelItem =
 
 /**
  * Reads a `POST /api/feedback` body: `{"labels": [...]}` or a bare array or one label. A label
- * names a stored transaction by record key (`{"key": "…@api", "label": 1}`) or describes it
+ * names a stored transaction by record key (`{"key": "tx-1001", "label": 1}`) or describes it
  * (`{"transactionId", "terminalId", "cardId"?, "timestamp", "label"}`); `"at"` (epoch ms or
  * ISO-8601) is when the label became known, now by default. Throws {@link BadRequestError}.
  */

@@ -23,10 +23,10 @@ export interface RequestScorerOptions {
   /** @default undefined (no drift figures) */
   drift?: DriftMonitor;
   /**
-   * Stands in for the transport position in record keys: a transaction is stored under
-   * `<id>@<position>:<event time ms>`, so a client that sends the same transaction again (a
-   * retry) gets a duplicate, not a copy. Lab envelopes, whose ids repeat (`random_id`), are keyed
-   * `<id>@<position>:<received ms>.<sequence>` instead: each one is its own record.
+   * Stands in for the transport position in record keys. Native and Sparkov transactions are
+   * keyed by their id (record key mode `auto`, as the stream does), so a retry, or a transaction
+   * scored here and later streamed, is a duplicate, not a copy. Lab envelopes, whose ids repeat
+   * (`random_id`), are keyed `<id>@<position>:<received ms>.<sequence>`: each one is its own record.
    * @default 'api'
    */
   position?: string;

@@ -65,7 +65,7 @@ describe('fraudstream serve', () => {
     const res = await score(url, EXAMPLE, KEY);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { results: { key: string; decision: string; fraudScore: number }[] };
-    expect(body.results[0]!.key).toBe('tx-1001@api:1527243300000');
+    expect(body.results[0]!.key).toBe('tx-1001');
     expect(['approve', 'review', 'decline']).toContain(body.results[0]!.decision);
     const stored = await fetch(`${url}api/transactions/${encodeURIComponent(body.results[0]!.key)}`);
     expect(((await stored.json()) as { fraudScore: number }).fraudScore).toBe(body.results[0]!.fraudScore);
