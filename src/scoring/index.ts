@@ -11,5 +11,16 @@ export type { FeatureScaling } from './scaling.js';
 export { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
 export type { ExplainPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
 export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
+export type { HandbookFigures, HandbookSeedOptions, HandbookSeedResult, PairedComparison } from './seeds.js';
+export {
+  formatMeanSd,
+  formatPaired,
+  HANDBOOK_PROTOCOL,
+  handbookFigures,
+  meanSd,
+  pairedComparison,
+  parseSeeds,
+  runHandbookSeed,
+} from './seeds.js';
 export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';
-export { trainBundle } from './training.js';
+export { DEFAULT_CLASSIFIER_OPTIONS, trainBundle, trainClassifier } from './training.js';
