@@ -34,9 +34,9 @@ import { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
  * trainer's XGBoost-aligned default. Boosting stops early on validation AP.
  */
 export const DEFAULT_CLASSIFIER_OPTIONS: Readonly<Partial<GbdtTrainOptions>> = Object.freeze({
-  nTrees: 100,
-  maxDepth: 6,
-  learningRate: 0.3,
+  nTrees: 200,
+  maxDepth: 4,
+  learningRate: 0.1,
   minChildWeight: 1,
   scalePosWeight: 1,
   lambda: 1,

@@ -18,52 +18,82 @@ local function fmt(x)
 end
 local H = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local wms = {}
+-- Per card touched by this call, loaded once: watermark and entries in time order as Lua arrays,
+-- so a card seen many times in a batch (a replay) costs one read, not one per event.
+local cards = {}
+local function load(k)
+  local c = cards[k]
+  if c ~= nil then return c end
+  c = { wc = tonumber(redis.call('GET', KEYS[k + 1]) or '-1e300'), t = {}, a = {}, term = {}, key = {} }
+  local members = redis.call('ZRANGE', KEYS[k], 0, -1)
+  for j = 1, #members do
+    local m = members[j]
+    local p1 = string.find(m, '|', 1, true)
+    local p2 = string.find(m, '|', p1 + 1, true)
+    local p3 = string.find(m, '|', p2 + 1, true)
+    local tl = tonumber(string.sub(m, p2 + 1, p3 - 1))
+    c.t[j] = tonumber(string.sub(m, 1, p1 - 1))
+    c.a[j] = tonumber(string.sub(m, p1 + 1, p2 - 1))
+    c.term[j] = string.sub(m, p3 + 1, p3 + tl)
+    c.key[j] = string.sub(m, p3 + tl + 1)
+  end
+  cards[k] = c
+  return c
+end
 local out = {}
 local no = 0
+local nan = 0 / 0
 for i = 1, n do
   local a = 2 + (i - 1) * 5
   local k, ekey, ts, am, term = tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local t = tonumber(ts)
-  local z, wk = KEYS[k], KEYS[k + 1]
-  local wc = wms[k]
-  if wc == nil then wc = tonumber(redis.call('GET', wk) or '-1e300') end
-  if t > wc then wc = t end
-  wms[k] = wc
-  redis.call('ZREMRANGEBYSCORE', z, '-inf', fmt(wc - H))
-  local entries = redis.call('ZRANGEBYSCORE', z, '(' .. fmt(t - H), ts)
+  local c = load(k)
+  if t > c.wc then c.wc = t end
+  local T, A, R, K = c.t, c.a, c.term, c.key
+  -- Expired entries leave from the front (they are in time order).
+  local drop = 0
+  while drop < #T and T[drop + 1] <= c.wc - H do drop = drop + 1 end
+  if drop > 0 then
+    for _, arr in ipairs({ T, A, R, K }) do
+      local len = #arr
+      for j = 1, len - drop do arr[j] = arr[j + drop] end
+      for j = len - drop + 1, len do arr[j] = nil end
+    end
+  end
   local found = false
   local count, sum, sq, mx, same, prev = 0, 0, 0, -math.huge, 0, -math.huge
   local seen, distinct = {}, 0
   if term ~= '' then seen[term] = true; distinct = 1 end
-  for j = 1, #entries do
-    local m = entries[j]
-    local p1 = string.find(m, '|', 1, true)
-    local p2 = string.find(m, '|', p1 + 1, true)
-    local p3 = string.find(m, '|', p2 + 1, true)
-    local tj = tonumber(string.sub(m, 1, p1 - 1))
-    local aj = tonumber(string.sub(m, p1 + 1, p2 - 1))
-    local tl = tonumber(string.sub(m, p2 + 1, p3 - 1))
-    local tid = string.sub(m, p3 + 1, p3 + tl)
-    local kj = string.sub(m, p3 + tl + 1)
-    if tj == t and kj == ekey then
-      found = true
-    else
-      count = count + 1
-      sum = sum + aj
-      sq = sq + aj * aj
-      if aj > mx then mx = aj end
-      if tj > prev then prev = tj end
-      if tid ~= '' then
-        if tid == term then same = same + 1 end
-        if not seen[tid] then seen[tid] = true; distinct = distinct + 1 end
+  local lo = t - H
+  local insertAt = #T + 1
+  for j = 1, #T do
+    local tj = T[j]
+    if tj > t then insertAt = j; break end
+    if tj > lo then
+      if tj == t and K[j] == ekey then
+        found = true
+      else
+        local aj = A[j]
+        count = count + 1
+        sum = sum + aj
+        sq = sq + aj * aj
+        if aj > mx then mx = aj end
+        if tj > prev then prev = tj end
+        local tid = R[j]
+        if tid ~= '' then
+          if tid == term then same = same + 1 end
+          if not seen[tid] then seen[tid] = true; distinct = distinct + 1 end
+        end
       end
     end
   end
-  if t > wc - H and not found then
-    redis.call('ZADD', z, t, ts .. '|' .. am .. '|' .. string.len(term) .. '|' .. term .. ekey)
+  if t > c.wc - H and not found then
+    table.insert(T, insertAt, t)
+    table.insert(A, insertAt, tonumber(am))
+    table.insert(R, insertAt, term)
+    table.insert(K, insertAt, ekey)
+    redis.call('ZADD', KEYS[k], t, ts .. '|' .. am .. '|' .. string.len(term) .. '|' .. term .. ekey)
   end
-  local nan = 0 / 0
   out[no + 1] = fmt(count > 0 and (t - prev) or nan)
   out[no + 2] = fmt(count)
   out[no + 3] = fmt(sum)
@@ -73,9 +103,11 @@ for i = 1, n do
   out[no + 7] = fmt(distinct)
   no = no + 7
 end
-for k, wc in pairs(wms) do
-  redis.call('SET', KEYS[k + 1], fmt(wc), 'PX', math.floor(H))
-  redis.call('PEXPIRE', KEYS[k], math.floor(H))
+local ttl = math.floor(H)
+for k, c in pairs(cards) do
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', fmt(c.wc - H))
+  redis.call('SET', KEYS[k + 1], fmt(c.wc), 'PX', ttl)
+  redis.call('PEXPIRE', KEYS[k], ttl)
 end
 return table.concat(out, ',')
 `);
