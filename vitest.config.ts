@@ -7,8 +7,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // In CI a JSON report lets .ci/run print one plain "N passed, N failed" closing line.
-    reporters:
-      process.env.CI === 'true' ? ['default', ['json', { outputFile: 'test-results.json' }]] : ['default'],
+    // In CI (CI=true or CI=1) a JSON report lets .ci/run print one plain "N passed, N failed"
+    // closing line; each Node version's run names its own file.
+    reporters: ['true', '1'].includes((process.env.CI ?? '').toLowerCase())
+      ? ['default', ['json', { outputFile: process.env.FRAUDSTREAM_TEST_RESULTS ?? 'test-results.json' }]]
+      : ['default'],
   },
 });

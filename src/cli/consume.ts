@@ -6,7 +6,7 @@ import { ConfigError } from '../errors/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
-import { Consumer, type ConsumerStats } from '../pipeline/index.js';
+import { Consumer, DEFAULT_MAX_FUTURE_SKEW_MS } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { intArg } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
@@ -29,6 +29,8 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
   maxWaitMs: number;
   logLevel: LogLevel;
   count?: number;
+  maxStallS: number;
+  maxFutureSkewMs: number;
 }
 
 export function consumeCommand(): Command {
@@ -45,6 +47,18 @@ export function consumeCommand(): Command {
     .option('--batch-size <n>', 'most records per batch', intArg, 500)
     .option('--max-wait-ms <n>', 'longest wait for a batch to fill', intArg, 20)
     .option('--count <n>', 'stop after n records (for tests and benchmarks)', intArg)
+    .option(
+      '--max-stall-s <s>',
+      'exit non-zero once the store has failed this long (the batch in hand stays unacknowledged); 0 = wait forever',
+      intArg,
+      0,
+    )
+    .option(
+      '--max-future-skew-ms <ms>',
+      'dead-letter records dated more than this far ahead of the stream (and of the clock)',
+      intArg,
+      DEFAULT_MAX_FUTURE_SKEW_MS,
+    )
     .option('--shards <n>', 'redis: stream keys the producer spread cards over', intArg)
     .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
     .option('--group <name>', 'redis: consumer group (default fraudstream)')
@@ -111,7 +125,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     'feature set': bundle.manifest.featureSet,
     model,
   });
-  let latest: ConsumerStats | undefined;
+  // Metrics and the page read the consumer's live stats, so a stall shows while no batch completes.
+  let consumer: Consumer | undefined;
   const dashboard =
     flags.dashboardPort === undefined
       ? undefined
@@ -119,11 +134,12 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
-          metrics: new PipelineMetrics({ stats: () => latest, modelVersion: () => scorer.version }),
+          metrics: new PipelineMetrics({ stats: () => consumer?.stats, modelVersion: () => scorer.version }),
+          pipeline: () => consumer?.stats,
         });
   const line = progressLine();
   const started = performance.now();
-  const consumer = new Consumer({
+  consumer = new Consumer({
     reader,
     store,
     featureSet: createFeatureSet(bundle.manifest.featureSet, {
@@ -133,13 +149,14 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     }),
     scorer,
     logger: log,
+    maxStallMs: flags.maxStallS * 1000,
+    maxFutureSkewMs: flags.maxFutureSkewMs,
     onBatch: (s) => {
-      latest = s;
       const done = s.persisted + s.duplicates + s.deadLettered;
       line.update(
         `consume: ${formatCount(done)} records (${formatCount(ratePerSecond(done, performance.now() - started))}/s), review ${formatCount(s.decisions.review)}, decline ${formatCount(s.decisions.decline)}, dead-lettered ${formatCount(s.deadLettered)}`,
       );
-      if (flags.count !== undefined && done >= flags.count) void consumer.stop();
+      if (flags.count !== undefined && done >= flags.count) void consumer?.stop();
     },
   });
   log.info(
@@ -182,12 +199,16 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
   const stop = (): void => {
     if (++signals > 1) process.exit(130);
     log.info('stopping: finishing the batch in hand');
-    void consumer.stop();
+    void consumer?.stop();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  let failure: unknown;
   try {
     await consumer.run();
+  } catch (err) {
+    // A stall past --max-stall-s: the summary is still printed, then the command fails.
+    failure = err;
   } finally {
     unwatchFile(manifestPath);
     process.off('SIGHUP', onHup);
@@ -201,6 +222,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     await cardHistory?.close?.();
     await store.close();
   }
-  line.done(`consume: stopped; ${JSON.stringify(consumer.summary())}`);
+  line.done(`consume: ${failure ? 'gave up' : 'stopped'}; ${JSON.stringify(consumer.summary())}`);
   log.flush();
+  if (failure !== undefined) throw failure;
 }

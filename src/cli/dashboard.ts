@@ -3,6 +3,7 @@ import {
   type DashboardHandle,
   DEFAULT_DASHBOARD_OPTIONS,
   type MetricsText,
+  type PipelineStatus,
   startDashboard,
 } from '../dashboard/index.js';
 import { ConfigError, ListenError } from '../errors/index.js';
@@ -34,6 +35,8 @@ export interface ServeDashboardOptions {
   command: Command;
   /** Prometheus metrics to serve at `/metrics`. */
   metrics?: MetricsText;
+  /** The consumer's failure state (dead letters of both destinations, stall) for the page. */
+  pipeline?: () => PipelineStatus | undefined;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function serveDashboard(
       title: options.title,
       info: options.info,
       metrics: options.metrics,
+      pipeline: options.pipeline,
     });
   const chosen = options.command.getOptionValueSource('dashboardPort') !== 'default';
   try {

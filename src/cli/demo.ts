@@ -126,6 +126,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
           info,
           command,
           metrics: new PipelineMetrics({ stats: () => liveStats, modelVersion: () => modelVersion }),
+          pipeline: () => liveStats,
         });
   if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
   const line = progressLine();
@@ -190,6 +191,10 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     pendingFeedback,
     logger: silentLogger(),
     signal: abort.signal,
+    // Live stats from the start: a store that fails from the first batch shows as a stall.
+    onConsumer: (consumer) => {
+      liveStats = consumer.stats;
+    },
     onBatch: (s) => {
       liveStats = s;
       const now = performance.now();
@@ -236,6 +241,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     review: c.decisions.review,
     decline: c.decisions.decline,
     deadLettered: c.deadLettered,
+    deadLetters: c.deadLetters,
     throughputPerSecond: Math.round(ratePerSecond(processed, liveMs)),
     latencyP50Ms: Number(c.latency.quantile(0.5).toFixed(2)),
     latencyP99Ms: Number(c.latency.quantile(0.99).toFixed(2)),

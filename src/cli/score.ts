@@ -95,6 +95,8 @@ async function runScore(flags: ScoreFlags): Promise<void> {
     deadLettered: c.deadLettered,
     decisions: c.decisions,
     deadLetterReasons: reasons,
+    // By destination and error class: the store's and the transport's dead letters together.
+    deadLetters: c.deadLetters,
     seconds: Number((result.elapsedMs / 1000).toFixed(3)),
     throughputPerSecond: Math.round(ratePerSecond(processed + c.deadLettered, result.elapsedMs)),
     modelVersion: bundle.manifest.fingerprint,

@@ -60,6 +60,23 @@ export interface DashboardOptions {
    * @default undefined (`/metrics` answers 404)
    */
   metrics?: MetricsText;
+  /**
+   * The consumer's failure state, read at each snapshot: dead letters of both destinations and
+   * whether it is holding a batch on a failing store (a `ConsumerStats` fits).
+   * @default undefined (the page shows the store's dead letters only)
+   */
+  pipeline?: () => PipelineStatus | undefined;
+}
+
+/** What the page shows about the consumer's failures (a subset of the pipeline's `ConsumerStats`). */
+export interface PipelineStatus {
+  /** Since when the store has been failing, epoch ms; undefined while it works. */
+  stalledSinceMs: number | undefined;
+  /** The last store failure, `Name: message`; only the name reaches the page (messages may name hosts). */
+  lastStoreError: string | undefined;
+  storeRetries: number;
+  /** Dead letters by destination (`store`, `transport`), then reason. */
+  deadLetters: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Metrics in the Prometheus text format and their content type. */
@@ -77,10 +94,10 @@ export const DEFAULT_DASHBOARD_OPTIONS = {
   maxClients: 100,
   title: 'fraudstream',
   info: {},
-} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics'>;
+} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics' | 'pipeline'>;
 
-export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics'>> &
-  Pick<DashboardOptions, 'logger' | 'metrics'>;
+export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics' | 'pipeline'>> &
+  Pick<DashboardOptions, 'logger' | 'metrics' | 'pipeline'>;
 
 /** Merges `options` over the defaults and validates them once; throws a {@link ConfigError}. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {

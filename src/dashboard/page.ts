@@ -25,6 +25,7 @@ export function renderPage(title: string): string {
 <header>
   <h1>${t}</h1>
   <p><span id="status" class="status">connecting…</span> <span id="updated"></span></p>
+  <p id="stall" class="stall" hidden></p>
 </header>
 <main>
   <section class="tiles">
@@ -52,7 +53,7 @@ export function renderPage(title: string): string {
     <article class="tile">
       <h2>Dead letters</h2>
       <p class="big" id="dead-letters">–</p>
-      <p class="small">records that could not be parsed</p>
+      <p class="small" id="dead-letter-detail">records that could not be parsed or stored</p>
     </article>
   </section>
   <section class="panel">

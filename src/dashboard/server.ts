@@ -13,7 +13,7 @@ import { loadAssets } from './assets.js';
 import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardOptions } from './options.js';
 import { renderPage } from './page.js';
 import { choiceParam, InvalidQueryError, intParam, type Query } from './query.js';
-import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';
+import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS, summarizePipeline } from './snapshot.js';
 
 /** A running dashboard. */
 export interface DashboardHandle {
@@ -83,7 +83,12 @@ function buildApp(
   const events = new EventBroadcaster(o, () => snapshot(), log);
 
   const snapshot = (): Promise<DashboardSnapshot> =>
-    readSnapshot(store, { windowMs: o.windowMs, alertLimit: o.alertLimit, info: info() });
+    readSnapshot(store, {
+      windowMs: o.windowMs,
+      alertLimit: o.alertLimit,
+      info: info(),
+      pipeline: o.pipeline?.(),
+    });
   const minutesOf = (query: Query): number =>
     intParam(query, 'minutes', 1, MAX_MINUTES, Math.round(o.windowMs / 60_000));
 
@@ -151,6 +156,7 @@ function buildApp(
       latestFraudulent: s.latestFraudulent,
       series: s.series,
       info: s.info,
+      pipeline: s.pipeline,
     };
   });
 
@@ -263,7 +269,9 @@ class EventBroadcaster {
       frame = `data: ${JSON.stringify(await this.read())}\n\n`;
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'dashboard snapshot failed');
-      frame = `event: store-error\ndata: ${JSON.stringify({ message: errorLabel(err) })}\n\n`;
+      // The consumer's stall is worth showing most when the store cannot even be read.
+      const pipeline = summarizePipeline(this.o.pipeline?.(), Date.now());
+      frame = `event: store-error\ndata: ${JSON.stringify({ message: errorLabel(err), pipeline })}\n\n`;
     } finally {
       this.reading = false;
     }

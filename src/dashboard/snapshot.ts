@@ -9,6 +9,7 @@ import {
   type SeriesPoint,
   type Store,
 } from '../store/index.js';
+import type { PipelineStatus } from './options.js';
 
 /** The label every score series carries, as in the reference lab (`LABELS type fraud_score`). */
 export const SCORE_SERIES_LABELS = { type: 'fraud_score' } as const;
@@ -66,6 +67,45 @@ export interface DashboardSnapshot {
   deadLetters: DeadLetterSummary[];
   /** Facts about the run (see `DashboardOptions.info`). */
   info: Readonly<Record<string, string>>;
+  /** The consumer's failure state; null when the dashboard serves no consumer. */
+  pipeline: PipelineSummary | null;
+}
+
+/** The consumer's failure state as the page shows it. */
+export interface PipelineSummary {
+  /** Whether the consumer is holding a batch because the store keeps failing. */
+  stalled: boolean;
+  stalledSinceMs: number | null;
+  stalledSeconds: number;
+  /** Class name of the last store failure (its message stays in the logs: it may name hosts). */
+  lastStoreError: string | null;
+  storeRetries: number;
+  /** Dead letters of this run by destination and reason, largest first. */
+  deadLetters: { destination: string; reason: string; count: number }[];
+  /** This run's dead letters in the transport's own dead-letter stream (not in the store's count). */
+  transportDeadLetters: number;
+}
+
+/** The page's view of a {@link PipelineStatus}; exported for the store-error event, which has no snapshot. */
+export function summarizePipeline(status: PipelineStatus | undefined, atMs: number): PipelineSummary | null {
+  if (!status) return null;
+  const deadLetters: PipelineSummary['deadLetters'] = [];
+  for (const [destination, reasons] of Object.entries(status.deadLetters)) {
+    for (const [reason, count] of Object.entries(reasons)) deadLetters.push({ destination, reason, count });
+  }
+  deadLetters.sort((a, b) => b.count - a.count);
+  const since = status.stalledSinceMs;
+  return {
+    stalled: since !== undefined,
+    stalledSinceMs: since ?? null,
+    stalledSeconds: since === undefined ? 0 : Math.max(0, (atMs - since) / 1000),
+    lastStoreError: status.lastStoreError?.split(':')[0] ?? null,
+    storeRetries: status.storeRetries,
+    deadLetters,
+    transportDeadLetters: deadLetters
+      .filter((d) => d.destination === 'transport')
+      .reduce((a, d) => a + d.count, 0),
+  };
 }
 
 export interface SeriesSummary {
@@ -87,6 +127,7 @@ export interface SnapshotRequest {
   alertLimit: number;
   info: Readonly<Record<string, string>>;
   nowMs?: number;
+  pipeline?: PipelineStatus | undefined;
 }
 
 /**
@@ -138,6 +179,7 @@ export async function readSnapshot(store: Store, request: SnapshotRequest): Prom
     alerts,
     deadLetters: recentDead.map(summarizeDeadLetter),
     info: request.info,
+    pipeline: summarizePipeline(request.pipeline, atMs),
   };
 }
 

@@ -3,7 +3,12 @@
  *
  * - {@link ParseError}: one record could not be turned into a transaction (field + reason).
  * - {@link PoisonRecordError}: a record that will never succeed; it goes to the dead-letter destination.
- * - {@link TransientStoreError}: the store or transport failed in a way worth retrying.
+ * - {@link StoreError}: the store, feature state or transport failed as a whole (a server error
+ *   reply such as `ERR`, `OOM`, `NOSCRIPT`, a module error); no single record is the cause.
+ * - {@link TransientStoreError}: a {@link StoreError} that is expected to pass (connection lost, timeout).
+ * - {@link RecordError}: one record made the store fail; the pipeline isolates and dead-letters it.
+ * - {@link EventTimeError}: a record's event time is too far ahead of the stream's; it is dead-lettered.
+ * - {@link StallError}: the store kept failing longer than the consumer may wait.
  * - {@link ConfigError}: options, flags or a config file are invalid; raised once at construction.
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
  * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
@@ -42,9 +47,59 @@ export class PoisonRecordError extends FraudstreamError {
   }
 }
 
+/**
+ * The store, the feature state or the transport failed and no single record is the cause: the
+ * server answered an error (`ERR`, `OOM`, `NOSCRIPT`, a module's error) or could not be reached.
+ * The consumer holds the batch, unacknowledged, and retries it; it never dead-letters for this.
+ */
+export class StoreError extends FraudstreamError {
+  override name = 'StoreError';
+}
+
 /** A store or transport operation failed transiently (connection lost, timeout); retrying may succeed. */
-export class TransientStoreError extends FraudstreamError {
+export class TransientStoreError extends StoreError {
   override name = 'TransientStoreError';
+}
+
+/**
+ * One record cannot be stored (e.g. its document cannot be serialized). Stores throw it for the
+ * record at fault; the consumer also classifies any error that is not a {@link StoreError} this
+ * way and bisects the batch to find the record.
+ */
+export class RecordError extends FraudstreamError {
+  override name = 'RecordError';
+}
+
+/** A record's event time is further ahead of the stream's high-water mark than the tolerance allows. */
+export class EventTimeError extends ParseError {
+  override name = 'EventTimeError';
+  /** The record's event time, epoch ms. */
+  readonly timestampMs: number;
+  /** What it was compared with: the stream's high-water mark or the wall clock, whichever is later, epoch ms. */
+  readonly referenceMs: number;
+  /** The tolerance, in ms. */
+  readonly maxFutureSkewMs: number;
+  constructor(timestampMs: number, referenceMs: number, maxFutureSkewMs: number) {
+    super(
+      'timestamp',
+      `${isoOrNumber(timestampMs)} is more than ${maxFutureSkewMs} ms ahead of the stream (high-water mark or clock ${isoOrNumber(referenceMs)})`,
+    );
+    this.timestampMs = timestampMs;
+    this.referenceMs = referenceMs;
+    this.maxFutureSkewMs = maxFutureSkewMs;
+  }
+}
+
+/** The store (or feature state, or transport) kept failing longer than the consumer's `maxStallMs`. */
+export class StallError extends FraudstreamError {
+  override name = 'StallError';
+  /** How long the consumer had been stalled, in ms. */
+  readonly stalledMs: number;
+  constructor(stalledMs: number, options?: { cause?: unknown }) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`the store has been failing for ${Math.round(stalledMs / 1000)} s${cause}`, options);
+    this.stalledMs = stalledMs;
+  }
 }
 
 /** Invalid configuration: a flag, environment variable, config file entry or options object. */
@@ -82,4 +137,9 @@ export class ListenError extends FraudstreamError {
     this.port = port;
     this.code = code;
   }
+}
+
+function isoOrNumber(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
 }

@@ -6,9 +6,9 @@ import { DECISIONS } from '../store/index.js';
 /** Options of {@link PipelineMetrics}. Only `stats` is required. */
 export interface PipelineMetricsOptions {
   /**
-   * The consumer's running totals (`ConsumerStats`, as its `onBatch` hands them over), or
-   * `undefined` before the first batch. Read at each scrape, so the pipeline does no metrics
-   * work per record.
+   * The consumer's running totals (`Consumer.stats`, updated in place, so a stall shows while no
+   * batch completes), or `undefined` before there is a consumer. Read at each scrape, so the
+   * pipeline does no metrics work per record.
    */
   stats: () => ConsumerStats | undefined;
   /**
@@ -28,8 +28,8 @@ export const LATENCY_QUANTILES = [0.5, 0.9, 0.99] as const;
 
 /**
  * The pipeline's Prometheus metrics, in their own registry (several pipelines in one process,
- * as in tests, do not mix): records persisted, duplicated, dead-lettered and released, batches,
- * decisions by kind, the enqueue-to-persisted latency quantiles and the model version.
+ * as in tests, do not mix): records persisted, duplicated and dead-lettered (by reason and
+ * destination), batches, store retries and the stall, decisions by kind, the enqueue-to-persisted latency quantiles and the model version.
  * Counter values are the consumer's own totals, read at scrape time.
  */
 export class PipelineMetrics {
@@ -64,14 +64,66 @@ export class PipelineMetrics {
     );
     total(
       'fraudstream_records_dead_lettered_total',
-      'Malformed records sent to the dead-letter destination with their reason.',
+      "Records dead-lettered, in the store's and the transport's dead letters together.",
       (s) => s.deadLettered,
     );
+    new Counter({
+      name: 'fraudstream_dead_letters_total',
+      help: "Dead letters by reason (error class, or the transport's reason) and destination (store | transport).",
+      labelNames: ['reason', 'destination'],
+      registers,
+      collect() {
+        this.reset();
+        const s = stats();
+        if (!s) return;
+        for (const destination of ['store', 'transport'] as const) {
+          for (const [reason, n] of Object.entries(s.deadLetters[destination]))
+            this.inc({ reason, destination }, n);
+        }
+      },
+    });
     total(
-      'fraudstream_records_released_total',
-      'Records released for redelivery after a feature-state or store failure.',
-      (s) => s.released,
+      'fraudstream_store_retries_total',
+      'Batch steps retried because the store, feature state or transport failed (nothing dead-lettered).',
+      (s) => s.storeRetries,
     );
+    new Gauge({
+      name: 'fraudstream_stalled',
+      help: '1 while the consumer holds a batch because the store keeps failing, else 0.',
+      registers,
+      collect() {
+        this.set(stats()?.stalledSinceMs === undefined ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'fraudstream_stall_seconds',
+      help: 'How long the store has been failing (0 while it works).',
+      registers,
+      collect() {
+        const since = stats()?.stalledSinceMs;
+        this.set(since === undefined ? 0 : (Date.now() - since) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'fraudstream_store_failing_since_seconds',
+      help: 'Unix time the current store failure began (0 while the store works).',
+      registers,
+      collect() {
+        const since = stats()?.stalledSinceMs;
+        this.set(since === undefined ? 0 : since / 1000);
+      },
+    });
+    new Gauge({
+      name: 'fraudstream_last_store_error_info',
+      help: 'The last store failure (value 1, the error as a label); kept after recovery.',
+      labelNames: ['error'],
+      registers,
+      collect() {
+        this.reset();
+        const error = stats()?.lastStoreError;
+        if (error !== undefined) this.set({ error }, 1);
+      },
+    });
     total('fraudstream_batches_total', 'Batches read, scored and acknowledged.', (s) => s.batches);
     new Counter({
       name: 'fraudstream_decisions_total',

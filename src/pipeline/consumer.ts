@@ -1,134 +1,96 @@
 /**
  * The consumer: the heart of the pipeline. For each batch a transport delivers —
  *
- *   parse → features → scores → persist → acknowledge
+ *   parse → event-time check → features → scores → persist → acknowledge
  *
  * every record is accounted for: parsed and persisted, or dead-lettered with its reason and raw
- * payload. Nothing is acknowledged before it is stored; a batch the store refuses is released
- * for redelivery and retried with back-off, and writes are idempotent, so redelivery is safe.
+ * payload. Nothing is acknowledged before it is stored.
+ *
+ * Failures are told apart by class (see `failures.ts`):
+ * - The store (or feature state, or transport) fails as a whole: the consumer holds the batch,
+ *   unacknowledged, and retries the failed step itself with back-off, logging one error line per
+ *   retry and showing the stall in its stats. It does not release the batch to the transport:
+ *   each redelivery would raise the records' delivery count until the transport dead-letters
+ *   valid traffic as `max-deliveries`. With `maxStallMs` the consumer gives up (run() rejects
+ *   with a `StallError`) and the records stay pending for the next consumer.
+ * - One record fails: the batch is bisected until that record is alone, and only it is
+ *   dead-lettered; the rest persist. Writes are idempotent, so re-sending halves is harmless.
  */
-import { ConfigError, FraudstreamError, ParseError } from '../errors/index.js';
-import { type Feedback, parsePayload, type Transaction } from '../events/index.js';
-import { type FeatureSet, feedbackFor } from '../features/index.js';
+import { FraudstreamError, ParseError, StoreError } from '../errors/index.js';
+import { type Feedback, parsePayload, recordKey, type Transaction } from '../events/index.js';
+import { feedbackFor } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
-import type { Scorer } from '../scoring/index.js';
-import type { DeadLetter, ScoredTransaction, Store } from '../store/index.js';
-import type { DeliveredRecord, StreamReader } from '../transports/index.js';
+import type { DeadLetter, ScoredTransaction } from '../store/index.js';
+import type { DeliveredRecord } from '../transports/index.js';
+import {
+  type ConsumerOptions,
+  type ConsumerStats,
+  type ResolvedConsumerOptions,
+  resolveConsumerOptions,
+} from './consumer-options.js';
+import { EventTimeGuard } from './event-time.js';
+import { bisect, describeError } from './failures.js';
 import { LatencyHistogram } from './latency.js';
+import { RecentKeys } from './recent-keys.js';
 import { scoredTransactions } from './results.js';
-
-export interface ConsumerOptions {
-  reader: StreamReader;
-  store: Store;
-  featureSet: FeatureSet;
-  scorer: Scorer;
-  /** @default a silent logger */
-  logger?: Logger;
-  /**
-   * A record delivered more than this many times is dead-lettered (reason `max-deliveries`) so
-   * one poison record cannot block the stream forever.
-   * @default 5
-   */
-  maxDeliveries?: number;
-  /**
-   * First back-off after the store fails, doubled up to {@link maxBackoffMs} while it keeps failing.
-   * @default 100
-   */
-  backoffMs?: number;
-  /** @default 5000 */
-  maxBackoffMs?: number;
-  /**
-   * How long {@link Consumer.stop} lets a read in flight return by itself before interrupting it.
-   * Reads are bounded by the reader's `maxWaitMs`, so with the defaults they always return in time.
-   * @default 1000
-   */
-  stopGraceMs?: number;
-  /**
-   * Simulated investigations for demos and replays of labelled history: each labelled
-   * transaction's label is applied as feedback once the stream's event time is `delayDays`
-   * past it — exactly when the training replay made it known. `undefined` = labels on
-   * incoming records are ignored (real traffic gets feedback from elsewhere).
-   * @default undefined
-   */
-  simulatedFeedbackDelayDays?: number;
-  /**
-   * Feedback already due or coming, in `atMs` order, applied as the stream's event time passes
-   * it (e.g. labels of the last days of a training replay, so serving continues where it stopped).
-   * @default []
-   */
-  pendingFeedback?: readonly Feedback[];
-  /** Called after each batch with running totals (for progress panels). */
-  onBatch?: (stats: ConsumerStats) => void;
-}
-
-export interface ConsumerStats {
-  /** Records persisted for the first time. */
-  persisted: number;
-  /** Records that were already stored (redeliveries). */
-  duplicates: number;
-  deadLettered: number;
-  /** Records released for redelivery after a store failure. */
-  released: number;
-  batches: number;
-  decisions: { approve: number; review: number; decline: number };
-  /** Enqueue-to-persisted latency of persisted records, in ms. */
-  latency: LatencyHistogram;
-  startedAtMs: number;
-}
+import { BatchAbandoned, StoreRetry } from './store-retry.js';
 
 /** A batch scored and ready to persist. */
 interface PreparedBatch {
   batch: readonly DeliveredRecord[];
+  /** Scored records, index-aligned with {@link records}. */
   results: ScoredTransaction[];
+  records: DeliveredRecord[];
   dead: DeadLetter[];
   startedAtMs: number;
 }
-
-export const DEFAULT_CONSUMER_OPTIONS = {
-  maxDeliveries: 5,
-  backoffMs: 100,
-  maxBackoffMs: 5_000,
-  stopGraceMs: 1_000,
-};
 
 export class Consumer {
   readonly stats: ConsumerStats = {
     persisted: 0,
     duplicates: 0,
     deadLettered: 0,
-    released: 0,
+    deadLetters: { store: {}, transport: {} },
+    storeRetries: 0,
+    stalledSinceMs: undefined,
+    lastStoreError: undefined,
     batches: 0,
     decisions: { approve: 0, review: 0, decline: 0 },
     latency: new LatencyHistogram(),
     startedAtMs: Date.now(),
   };
-  private readonly o: ConsumerOptions &
-    Required<Pick<ConsumerOptions, 'maxDeliveries' | 'backoffMs' | 'maxBackoffMs' | 'stopGraceMs'>>;
+  private readonly o: ResolvedConsumerOptions;
   private readonly log: Logger;
+  private readonly eventTime: EventTimeGuard;
+  private readonly learned: RecentKeys;
   private stopping = false;
   private processing = false;
   private features = new Float64Array(0);
-  private backoff = 0;
   private readonly pendingFeedback: Feedback[] = [];
   private running: Promise<ConsumerStats> | undefined;
   private committing: Promise<void> | undefined;
+  private readonly retry: StoreRetry;
+  /** A commit's fatal error (a stall past `maxStallMs`), rethrown by the loop. */
+  private fatal: unknown;
 
   constructor(options: ConsumerOptions) {
-    this.o = { ...DEFAULT_CONSUMER_OPTIONS, ...options };
-    if (!(Number.isInteger(this.o.maxDeliveries) && this.o.maxDeliveries >= 1)) {
-      throw new ConfigError(`maxDeliveries must be a positive integer, got ${this.o.maxDeliveries}`);
-    }
-    const bundleFeatures = options.scorer.current.manifest.featureSet;
-    if (bundleFeatures !== options.featureSet.name) {
-      throw new ConfigError(
-        `the model bundle was trained on the ${bundleFeatures} feature set but the consumer computes ${options.featureSet.name}`,
-      );
-    }
+    this.o = resolveConsumerOptions(options);
     this.log = options.logger ?? silentLogger();
+    this.eventTime = new EventTimeGuard(this.o.maxFutureSkewMs);
+    this.learned = new RecentKeys(this.o.learnedKeys);
     this.pendingFeedback.push(...(options.pendingFeedback ?? []));
+    this.retry = new StoreRetry({
+      ...this.o,
+      logger: this.log,
+      stats: this.stats,
+      stopping: () => this.stopping,
+    });
   }
 
-  /** Consumes until the stream ends or {@link stop} is called; resolves with the totals. */
+  /**
+   * Consumes until the stream ends or {@link stop} is called; resolves with the totals. Rejects
+   * with a `StallError` when the store failed for longer than `maxStallMs`.
+   */
   run(): Promise<ConsumerStats> {
     this.running ??= this.loop();
     return this.running;
@@ -138,16 +100,24 @@ export class Consumer {
    * Stops reading, finishes and acknowledges the batches in hand, and resolves when the loop has
    * ended. A read in flight is given {@link ConsumerOptions.stopGraceMs} to return (its records
    * are then processed too): interrupting it could leave records it already took pending in the
-   * stream until another consumer claims them.
+   * stream until another consumer claims them. A batch held on a failing store is abandoned,
+   * unacknowledged: the transport delivers it again.
    */
   async stop(): Promise<ConsumerStats> {
     this.stopping = true;
+    this.retry.wake();
     const ended = this.running ?? Promise.resolve(this.stats);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), this.o.stopGraceMs);
     });
-    const timedOut = await Promise.race([ended.then(() => false), graceOver]);
+    const timedOut = await Promise.race([
+      ended.then(
+        () => false,
+        () => false,
+      ),
+      graceOver,
+    ]);
     clearTimeout(timer);
     if (timedOut && !this.processing) {
       // A long blocking read: interrupt it, once every batch in hand is persisted and acknowledged.
@@ -173,49 +143,70 @@ export class Consumer {
         if (batch.length > 0) {
           this.processing = true;
           try {
-            const prepared = await this.prepare(batch);
+            const prepared = await this.guarded(() => this.prepare(batch));
             // Persisting a batch overlaps reading and scoring the next one (the store's round
             // trips no longer idle the CPU); commits run one after another, so acknowledgements
             // and counters stay in order and at most two batches are in flight.
             const previous = this.committing;
             this.committing = (async () => {
               await previous;
-              if (prepared) await this.commit(prepared);
+              if (prepared) await this.guarded(() => this.commit(prepared));
             })();
             // Bounds the overlap: the next read starts only once the commit before this one is done.
             await previous;
           } finally {
             this.processing = false;
           }
+        } else if (this.countTransportDeadLetters()) {
+          this.o.onBatch?.(this.stats);
         }
-        if (this.stopping) break;
-        if (this.backoff > 0) {
-          await this.settle();
-          await sleep(this.backoff);
-        }
+        if (this.stopping || this.fatal !== undefined) break;
       }
     } finally {
       await this.settle();
       await reader.close();
     }
+    this.countTransportDeadLetters();
+    if (this.fatal !== undefined) {
+      this.log.error({ ...this.summary() }, 'consumer gave up');
+      throw this.fatal;
+    }
     this.log.info({ ...this.summary() }, 'consumer stopped');
     return this.stats;
+  }
+
+  /**
+   * Runs one batch step. A stop while the store fails leaves the batch unacknowledged; any other
+   * error (a stall past `maxStallMs`, a bug) ends the loop, which rethrows it.
+   */
+  private async guarded<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof BatchAbandoned) {
+        this.log.warn({ reason: err.message }, 'stopping while the store fails: batch left unacknowledged');
+        return undefined;
+      }
+      this.fatal ??= err;
+      this.stopping = true;
+      return undefined;
+    }
   }
 
   /** Processes one delivered batch end to end: features and scores, then persist and acknowledge. */
   async processBatch(batch: readonly DeliveredRecord[]): Promise<void> {
     const prepared = await this.prepare(batch);
-    if (prepared) await this.commit(prepared);
+    await this.commit(prepared);
   }
 
   /**
-   * Parses, computes features and scores. Malformed records become dead letters. Returns
-   * `undefined` when the batch had to be released (the feature state failed).
+   * Parses, checks event times, computes features and scores. Malformed records, records dated
+   * too far ahead and records that make the feature state fail alone become dead letters.
    */
-  private async prepare(batch: readonly DeliveredRecord[]): Promise<PreparedBatch | undefined> {
+  private async prepare(batch: readonly DeliveredRecord[]): Promise<PreparedBatch> {
     const startedAtMs = Date.now();
-    const transactions: Transaction[] = [];
-    const records: DeliveredRecord[] = [];
+    let transactions: Transaction[] = [];
+    let records: DeliveredRecord[] = [];
     const dead: DeadLetter[] = [];
     for (const record of batch) {
       if (record.deliveries > this.o.maxDeliveries) {
@@ -224,89 +215,161 @@ export class Consumer {
         );
         continue;
       }
-      const parsed = parsePayload(record.payload);
+      let parsed: Transaction | ParseError;
+      try {
+        parsed = parsePayload(record.payload);
+      } catch (err) {
+        // Parsers return ParseError; a throw (e.g. a stack overflow on a pathological payload)
+        // must still cost only this record.
+        dead.push(recordFailure(record, err));
+        continue;
+      }
       if (parsed instanceof ParseError) {
         dead.push(deadLetter(record, parsed.message, parsed.name));
+        continue;
+      }
+      const late = this.eventTime.admit(parsed.timestampMs);
+      if (late) {
+        dead.push(deadLetter(record, late.message, late.name));
         continue;
       }
       transactions.push(parsed);
       records.push(record);
     }
-    try {
-      const results = await this.scoreRecords(transactions, records);
-      return { batch, results, dead, startedAtMs };
-    } catch (err) {
-      await this.releaseFailed(batch, err, 'features failed');
-      return undefined;
-    }
+    const width = this.o.featureSet.featureNames.length;
+    if (this.features.length < transactions.length * width)
+      this.features = new Float64Array(transactions.length * width);
+    await this.retry.run('features', batch.length, async () => {
+      // Window-state updates are idempotent per (key, time), so halves and retries are safe.
+      const failures = await bisect(transactions, (part, offset) =>
+        this.extractFeatures(part, this.features.subarray(offset * width), width),
+      );
+      if (failures.length === 0) return;
+      const bad = new Set(failures.map((f) => f.index));
+      for (const f of failures) dead.push(recordFailure(records[f.index]!, f.error));
+      transactions = transactions.filter((_, i) => !bad.has(i));
+      records = records.filter((_, i) => !bad.has(i));
+      // Rows are rewritten compactly for the records left; this pass sees their state as is.
+      await this.extractFeatures(transactions, this.features, width);
+    });
+    const results = this.scoreRecords(transactions, records);
+    return { batch, results, records, dead, startedAtMs };
   }
 
   /**
-   * Stores dead letters and results, then acknowledges the whole batch — only after the store
-   * confirmed. If anything fails, nothing of the batch is acknowledged: it is released and comes
-   * back later (writes are idempotent, so a partial write is harmless).
+   * Stores results and dead letters, then acknowledges the whole batch — only after the store
+   * confirmed. Each step is held and retried while the store fails; a record that makes the
+   * store fail on its own is found by bisection and dead-lettered.
    */
-  private async commit({ batch, results, dead, startedAtMs }: PreparedBatch): Promise<void> {
+  private async commit({ batch, results, records, dead, startedAtMs }: PreparedBatch): Promise<void> {
     const { reader, store } = this.o;
-    try {
-      if (dead.length > 0) await store.deadLetter(dead);
-      const persisted =
-        results.length > 0 ? await store.persistBatch(results) : { written: 0, duplicates: 0 };
-      await reader.ack(batch);
-      this.backoff = 0;
-      const done = Date.now();
-      this.stats.persisted += persisted.written;
-      this.stats.duplicates += persisted.duplicates;
-      this.stats.deadLettered += dead.length;
-      this.stats.batches++;
-      for (const r of results) {
-        if (this.log.isLevelEnabled('debug')) this.traceRecord(r);
-        this.stats.decisions[r.decision]++;
-        this.stats.latency.record(done - r.enqueuedAtMs);
-      }
-      for (const d of dead) this.log.warn({ position: d.position, reason: d.reason }, 'dead-lettered');
-      this.log.info(
-        {
-          records: batch.length,
-          persisted: persisted.written,
-          duplicates: persisted.duplicates,
-          deadLettered: dead.length,
-          ms: done - startedAtMs,
-        },
-        'batch',
-      );
-    } catch (err) {
-      await this.releaseFailed(batch, err, 'persist failed');
+    const persisted = { written: 0, duplicates: 0 };
+    const letters = [...dead];
+    await this.retry.run('persist', batch.length, async () => {
+      persisted.written = 0;
+      persisted.duplicates = 0;
+      letters.length = dead.length;
+      const failures = await bisect(results, async (part) => {
+        const r = await store.persistBatch(part);
+        persisted.written += r.written;
+        persisted.duplicates += r.duplicates;
+      });
+      for (const f of failures) letters.push(recordFailure(records[f.index]!, f.error));
+    });
+    const failed = new Set(letters.slice(dead.length).map((d) => d.position));
+    const stored = failed.size === 0 ? results : results.filter((_, i) => !failed.has(records[i]!.position));
+    // Dead letters wait for the store like everything else: they are never dropped.
+    if (letters.length > 0)
+      await this.retry.run('dead letters', letters.length, () => this.storeDeadLetters(letters));
+    await this.retry.run('acknowledge', batch.length, () => reader.ack(batch));
+    const done = Date.now();
+    this.stats.persisted += persisted.written;
+    this.stats.duplicates += persisted.duplicates;
+    this.stats.batches++;
+    for (const r of stored) {
+      if (this.log.isLevelEnabled('debug')) this.traceRecord(r);
+      this.stats.decisions[r.decision]++;
+      this.stats.latency.record(done - r.enqueuedAtMs);
     }
+    const counts = this.stats.deadLetters.store;
+    for (const d of letters) {
+      counts[d.errorName] = (counts[d.errorName] ?? 0) + 1;
+      this.stats.deadLettered++;
+      this.log.warn({ position: d.position, reason: d.reason, error: d.errorName }, 'dead-lettered');
+    }
+    this.countTransportDeadLetters();
+    this.log.info(
+      {
+        records: batch.length,
+        persisted: persisted.written,
+        duplicates: persisted.duplicates,
+        deadLettered: letters.length,
+        ms: done - startedAtMs,
+      },
+      'batch',
+    );
     this.o.onBatch?.(this.stats);
   }
 
-  private async releaseFailed(batch: readonly DeliveredRecord[], err: unknown, what: string): Promise<void> {
-    await this.o.reader.release(batch);
-    this.stats.released += batch.length;
-    this.backoff = Math.min(this.o.maxBackoffMs, this.backoff > 0 ? this.backoff * 2 : this.o.backoffMs);
-    this.log.error(
-      {
-        err: err instanceof FraudstreamError ? err.message : String(err),
-        records: batch.length,
-        retryInMs: this.backoff,
-      },
-      `${what}; batch released for redelivery`,
-    );
+  /**
+   * Stores dead letters, bisecting like persist does. A letter the store refuses on its own is
+   * stored again with its payload cut to {@link DEAD_LETTER_EXCERPT_CHARS} (the reason says so):
+   * its record is then at least accounted for. If even that fails, the store is at fault.
+   */
+  private async storeDeadLetters(letters: DeadLetter[]): Promise<void> {
+    const { store } = this.o;
+    const failures = await bisect(letters, (part) => store.deadLetter(part));
+    if (failures.length === 0) return;
+    const cut = failures.map(({ index, error }): DeadLetter => {
+      const letter = letters[index]!;
+      return {
+        ...letter,
+        payload: letter.payload.slice(0, DEAD_LETTER_EXCERPT_CHARS),
+        reason: `${letter.reason} (payload of ${letter.payload.length} chars cut: the store refused it: ${describeError(error)})`,
+      };
+    });
+    try {
+      await store.deadLetter(cut);
+    } catch (error) {
+      throw new StoreError(`the store refuses dead letters: ${describeError(error)}`, { cause: error });
+    }
   }
 
-  /** Features, scores and documents of the parsed records of a batch. */
-  private async scoreRecords(
+  /** Copies the reader's transport dead-letter counts into the stats; true if they changed. */
+  private countTransportDeadLetters(): boolean {
+    const counts = this.o.reader.deadLetterCounts;
+    if (!counts) return false;
+    const mine = this.stats.deadLetters.transport;
+    let changed = false;
+    for (const [reason, n] of counts) {
+      const before = mine[reason] ?? 0;
+      if (n === before) continue;
+      mine[reason] = n;
+      this.stats.deadLettered += n - before;
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * Scores the parsed records of a batch (features already in place) and builds their documents.
+   * The forest learns each record key once: a key seen recently (a redelivery, a producer retry)
+   * is scored but not learned again.
+   */
+  private scoreRecords(
     transactions: readonly Transaction[],
     records: readonly DeliveredRecord[],
-  ): Promise<ScoredTransaction[]> {
+  ): ScoredTransaction[] {
     const n = transactions.length;
     if (n === 0) return [];
     const { featureSet, scorer } = this.o;
-    const width = featureSet.featureNames.length;
-    if (this.features.length < n * width) this.features = new Float64Array(n * width);
-    await this.extractFeatures(transactions, width);
-    const scores = scorer.scoreBatch(this.features, n, transactions);
+    const learn = new Uint8Array(n);
+    let relearned = 0;
+    for (let i = 0; i < n; i++) {
+      learn[i] = this.learned.add(recordKey(transactions[i]!, records[i]!.position)) ? 1 : 0;
+      relearned += 1 - learn[i]!;
+    }
+    const scores = scorer.scoreBatch(this.features, n, transactions, relearned > 0 ? learn : undefined);
     const results = scoredTransactions(
       transactions,
       records,
@@ -320,13 +383,20 @@ export class Consumer {
   }
 
   /** Totals for logs and summaries. */
-  summary(): Record<string, number> {
+  summary(): Record<string, number | string | Record<string, number>> {
     const { latency } = this.stats;
+    const deadLetters: Record<string, number> = {};
+    for (const destination of ['store', 'transport'] as const) {
+      for (const [reason, n] of Object.entries(this.stats.deadLetters[destination]))
+        deadLetters[`${destination}:${reason}`] = n;
+    }
     return {
       persisted: this.stats.persisted,
       duplicates: this.stats.duplicates,
       deadLettered: this.stats.deadLettered,
-      released: this.stats.released,
+      deadLetters,
+      storeRetries: this.stats.storeRetries,
+      ...(this.stats.lastStoreError !== undefined && { lastStoreError: this.stats.lastStoreError }),
       approve: this.stats.decisions.approve,
       review: this.stats.decisions.review,
       decline: this.stats.decisions.decline,
@@ -347,10 +417,14 @@ export class Consumer {
    * becomes due, so each transaction sees exactly the labels known at its own time — as the
    * training replay does, which keeps serving and training identical.
    */
-  private async extractFeatures(transactions: readonly Transaction[], width: number): Promise<void> {
+  private async extractFeatures(
+    transactions: readonly Transaction[],
+    out: Float64Array,
+    width: number,
+  ): Promise<void> {
     const { featureSet } = this.o;
     if (this.pendingFeedback.length === 0) {
-      await featureSet.extract(transactions, this.features);
+      await featureSet.extract(transactions, out);
       return;
     }
     let start = 0;
@@ -361,7 +435,7 @@ export class Consumer {
       while (end < transactions.length && transactions[end]!.timestampMs < nextDueMs) end++;
       const slice =
         start === 0 && end === transactions.length ? transactions : transactions.slice(start, end);
-      await featureSet.extract(slice, this.features.subarray(start * width));
+      await featureSet.extract(slice, out.subarray(start * width));
       start = end;
     }
   }
@@ -387,14 +461,19 @@ export class Consumer {
   }
 }
 
+/** Longest payload kept of a dead letter the store refused whole. */
+const DEAD_LETTER_EXCERPT_CHARS = 1024;
+
 function deadLetter(record: DeliveredRecord, reason: string, errorName: string): DeadLetter {
   return { position: record.position, payload: record.payload, reason, errorName, atMs: Date.now() };
 }
 
-function round(x: number): number {
-  return Number.isFinite(x) ? Math.round(x * 100) / 100 : x;
+/** The dead letter of a record that failed on its own; unclassified errors are named `RecordError`. */
+function recordFailure(record: DeliveredRecord, error: unknown): DeadLetter {
+  const name = error instanceof FraudstreamError ? error.name : 'RecordError';
+  return deadLetter(record, describeError(error), name);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 100) / 100 : x;
 }

@@ -11,7 +11,8 @@ import type { Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
-import { Consumer, type ConsumerStats } from './consumer.js';
+import { Consumer } from './consumer.js';
+import type { ConsumerStats } from './consumer-options.js';
 
 /** A stream other than the built-in memory one (e.g. Redis Streams), opened by the caller. */
 export interface ExternalStream {
@@ -45,6 +46,10 @@ export interface InProcessRunOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
+  /** Called with the consumer once it exists (its `stats` are live, e.g. for metrics during a stall). */
+  onConsumer?: (consumer: Consumer) => void;
+  /** See `ConsumerOptions.maxFutureSkewMs`. */
+  maxFutureSkewMs?: number;
 }
 
 export interface InProcessRunResult {
@@ -74,11 +79,13 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.maxFutureSkewMs !== undefined && { maxFutureSkewMs: options.maxFutureSkewMs }),
     onBatch: (stats) => {
       onBatch?.(stats);
       if (stats.persisted + stats.duplicates + stats.deadLettered >= target) void consumer.stop();
     },
   });
+  options.onConsumer?.(consumer);
   const consuming = consumer.run();
   let produced: ProduceSummary;
   try {

@@ -1,5 +1,9 @@
-export type { ConsumerOptions, ConsumerStats } from './consumer.js';
-export { Consumer, DEFAULT_CONSUMER_OPTIONS } from './consumer.js';
+export { Consumer } from './consumer.js';
+export type { ConsumerOptions, ConsumerStats, DeadLetterDestination } from './consumer-options.js';
+export { DEFAULT_CONSUMER_OPTIONS, resolveConsumerOptions } from './consumer-options.js';
+export { DEFAULT_MAX_FUTURE_SKEW_MS, EventTimeGuard } from './event-time.js';
+export type { RecordFailure } from './failures.js';
+export { bisect, isStoreFailure } from './failures.js';
 export type { ExternalStream, InProcessRunOptions, InProcessRunResult } from './in-process.js';
 export { runInProcess } from './in-process.js';
 export type {

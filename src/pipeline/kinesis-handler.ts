@@ -11,11 +11,13 @@
  * so the retried records that had been stored are not stored twice.
  */
 import { ConfigError, ParseError } from '../errors/index.js';
-import { parsePayload, type Transaction } from '../events/index.js';
+import { parsePayload, recordKey, type Transaction } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
 import type { DeadLetter, PersistResult, Store } from '../store/index.js';
+import { DEFAULT_MAX_FUTURE_SKEW_MS, EventTimeGuard } from './event-time.js';
+import { RecentKeys } from './recent-keys.js';
 import { scoredTransactions } from './results.js';
 
 /** The part of a Lambda Kinesis event record the handler reads (as delivered by AWS Lambda). */
@@ -52,7 +54,16 @@ export interface KinesisHandlerOptions {
   store: Store;
   /** @default a silent logger */
   logger?: Logger;
+  /**
+   * A record dated more than this far ahead of the stream (and of the clock) is dead-lettered
+   * with an `EventTimeError`, as in the consumer. `Infinity` turns the check off.
+   * @default 86400000 (one day)
+   */
+  maxFutureSkewMs?: number;
 }
+
+/** Record keys a container remembers so that a retried batch does not teach the forest twice. */
+const LEARNED_KEYS = 100_000;
 
 export type KinesisHandler = (event: KinesisStreamEvent) => Promise<KinesisBatchResponse>;
 
@@ -83,6 +94,9 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     );
   }
   const log = options.logger ?? silentLogger();
+  // Per container, like the forest they protect: Lambda retries a failed batch in the same one.
+  const eventTime = new EventTimeGuard(options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
+  const learned = new RecentKeys(LEARNED_KEYS);
 
   return async (event) => {
     const started = Date.now();
@@ -100,6 +114,11 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
       const parsed = parsePayload(payload);
       if (parsed instanceof ParseError) {
         bad.push({ index, letter: deadLetter(position, payload, parsed.message, parsed.name) });
+        return;
+      }
+      const ahead = eventTime.admit(parsed.timestampMs);
+      if (ahead) {
+        bad.push({ index, letter: deadLetter(position, payload, ahead.message, ahead.name) });
         return;
       }
       const arrivalSeconds = record.kinesis.approximateArrivalTimestamp;
@@ -160,7 +179,9 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     const features = new Float64Array(n * names.length);
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
-    const scores = scorer.scoreBatch(features, n, transactions);
+    const learn = new Uint8Array(n);
+    for (let i = 0; i < n; i++) learn[i] = learned.add(recordKey(good[i]!.tx, good[i]!.position)) ? 1 : 0;
+    const scores = scorer.scoreBatch(features, n, transactions, learn);
     const results = scoredTransactions(transactions, good, names, features, scores, Date.now());
     return store.persistBatch(results);
   }

@@ -111,8 +111,20 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   };
 }
 
-/** Server replies that mean "try again shortly" (loading, failover, resharding, busy script). */
-const TRANSIENT_REPLY_PREFIXES = ['LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY ', 'READONLY'];
+/**
+ * Server replies that mean "try again shortly" (loading, failover, resharding, busy script, and
+ * `OOM command not allowed`: memory comes back as keys expire and streams are trimmed). None is
+ * caused by one record, so none may send a record to the dead letters.
+ */
+const TRANSIENT_REPLY_PREFIXES = [
+  'LOADING',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'MASTERDOWN',
+  'BUSY ',
+  'READONLY',
+  'OOM ',
+];
 
 /**
  * Whether a failed command is worth retrying: lost connections and timeouts are, and so are a

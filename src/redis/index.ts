@@ -14,5 +14,7 @@ export {
   openRedisConnection,
   redactRedisUrl,
 } from './connection.js';
+export type { CappedPayload } from './payload.js';
+export { capPayload } from './payload.js';
 export type { RedisCommandSender } from './script.js';
 export { asStoreError, RedisScript } from './script.js';

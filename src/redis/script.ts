@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { TransientStoreError } from '../errors/index.js';
+import { ClientClosedError, ErrorReply } from 'redis';
+import { StoreError, TransientStoreError } from '../errors/index.js';
 import { isTransientRedisError } from './connection.js';
 
 /** The part of a Redis connection a script needs: one raw command routed by key. */
@@ -36,8 +37,20 @@ export class RedisScript {
   }
 }
 
-/** Rethrows a failed Redis call as {@link TransientStoreError} when retrying may succeed. */
+/**
+ * Rethrows a failed Redis call as {@link TransientStoreError} when retrying may succeed, and any
+ * other server reply (`ERR`, `OOM`, `NOSCRIPT`, a module's error) or use of a closed client as
+ * {@link StoreError}: the server refused the command, not the record, so the consumer must hold
+ * the batch rather than dead-letter it. Anything else (e.g. a record that cannot be serialized)
+ * passes through unchanged.
+ */
 export function asStoreError(error: unknown, what: string): unknown {
+  if (error instanceof ErrorReply || error instanceof ClientClosedError) {
+    if (isTransientRedisError(error)) {
+      return new TransientStoreError(`${what}: ${error.message}`, { cause: error });
+    }
+    return new StoreError(`${what}: ${error.message}`, { cause: error });
+  }
   if (isTransientRedisError(error)) {
     return new TransientStoreError(`${what}: ${(error as Error).message}`, { cause: error });
   }

@@ -86,11 +86,15 @@ export class Scorer {
   /**
    * Scores `n` rows of `features` (row-major, `n × featureNames.length`, NaN = missing).
    * `transactions[i]` is the transaction of row i, for rules; may be omitted when there are no rules.
+   * With `learn`, the forest learns only from rows `i` where `learn[i] === 1`: a caller that
+   * sees a record again (a redelivery, a producer retry) scores it without teaching the
+   * streaming forest the same point twice.
    */
   scoreBatch(
     features: Float64Array | Float32Array,
     n: number,
     transactions?: readonly Transaction[],
+    learn?: Uint8Array,
   ): ScoreBatch {
     const { manifest, gbdt, rcf } = this.bundle;
     const d = this.nFeatures;
@@ -144,7 +148,7 @@ export class Scorer {
         this.options.explain === 'all' || (this.options.explain === 'flagged' && decision !== 'approve');
       out.reasons[i] = explain ? this.explainRow(features, row, a, fired) : (fired ?? []);
     }
-    rcf.updateBatch(z, n);
+    rcf.updateBatch(z, learn ? keepLearnedRows(z, n, d, learn) : n);
     return out;
   }
 
@@ -180,6 +184,17 @@ export class Scorer {
     }
     return reasons;
   }
+}
+
+/** Moves the rows to learn from to the front of `z` (scratch, already scored); returns how many. */
+function keepLearnedRows(z: Float64Array, n: number, d: number, learn: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (learn[i] !== 1) continue;
+    if (m !== i) z.copyWithin(m * d, i * d, (i + 1) * d);
+    m++;
+  }
+  return m;
 }
 
 function emptyBatch(capacity: number, modelVersion: string): ScoreBatch {

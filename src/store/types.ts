@@ -54,6 +54,13 @@ export interface DeadLetter {
   /** Error class name, e.g. `ParseError`. */
   errorName: string;
   atMs: number;
+  /**
+   * Set by stores that cap stored payloads (the Redis store): the original payload's size in
+   * UTF-8 bytes (larger than `payload`'s when it was cut to the cap).
+   */
+  payloadBytes?: number;
+  /** With {@link DeadLetter.payloadBytes}: hex SHA-256 of the original payload. */
+  payloadSha256?: string;
 }
 
 /** The score series of the reference lab (RedisTimeSeries keys, label `type=fraud_score`). */

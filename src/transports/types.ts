@@ -73,6 +73,12 @@ export interface StreamReader extends AsyncIterable<readonly DeliveredRecord[]> 
   release(records: readonly DeliveredRecord[]): Promise<void>;
   /** Stops reading: a pending read returns, the iteration ends. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Records this reader moved to the transport's own dead-letter destination (Redis Streams:
+   * the `max-deliveries` stream) since it was opened, by reason. Absent on transports without
+   * one. The consumer adds them to its dead-letter counts, so both destinations are counted.
+   */
+  readonly deadLetterCounts?: ReadonlyMap<string, number>;
 }
 
 export const DEFAULT_READ_OPTIONS = { maxBatch: 500, maxWaitMs: 50 } as const satisfies Required<ReadOptions>;

@@ -1,6 +1,6 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardHandle, startDashboard } from '../../src/dashboard/index.js';
+import { type DashboardHandle, type PipelineStatus, startDashboard } from '../../src/dashboard/index.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { findChromium, skipWithoutChromium } from '../helpers/chromium.js';
 import { record } from './fixtures.js';
@@ -21,6 +21,8 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
       .locator(selector, { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
       .waitFor();
 
+  let status: PipelineStatus | undefined;
+
   beforeAll(async () => {
     const now = Date.now();
     await store.persistBatch([
@@ -34,6 +36,7 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
       pushIntervalMs: 200,
       title: 'fraudstream browser test',
       info: { source: 'test fixtures' },
+      pipeline: () => status,
     });
     browser = await chromium.launch({ executablePath: findChromium()! });
     page = await browser.newPage();
@@ -94,6 +97,26 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
     expect(await page.locator('#dead td.payload').textContent()).toBe('<b>not json');
     expect(await page.locator('main img, main script, #dead b').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
+
+    expect(await page.locator('#stall').isVisible()).toBe(false);
+
+    // The consumer stalls on a failing store; the transport has dead-lettered records too.
+    status = {
+      stalledSinceMs: Date.now() - 30_000,
+      lastStoreError: 'StoreError: OOM command not allowed',
+      storeRetries: 12,
+      deadLetters: { store: { ParseError: 1 }, transport: { 'max-deliveries': 10 } },
+    };
+    await page.locator('#stall').waitFor({ state: 'visible' });
+    expect(await page.locator('#stall').textContent()).toMatch(
+      /^stalled: the store has been failing for \d+ s \(StoreError, 12 retries\)/,
+    );
+    await shows('#dead-letters', '11');
+    expect(await page.locator('#dead-letter-detail').textContent()).toBe(
+      'transport max-deliveries: 10 · store ParseError: 1',
+    );
+    status = { ...status, stalledSinceMs: undefined };
+    await page.locator('#stall').waitFor({ state: 'hidden' });
 
     expect(problems).toEqual([]);
   });

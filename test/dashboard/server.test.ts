@@ -1,6 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardHandle, type DashboardSnapshot, startDashboard } from '../../src/dashboard/index.js';
+import {
+  type DashboardHandle,
+  type DashboardSnapshot,
+  type PipelineSummary,
+  startDashboard,
+} from '../../src/dashboard/index.js';
 import { ConfigError, ListenError, TransientStoreError } from '../../src/errors/index.js';
 import { PipelineMetrics } from '../../src/metrics/index.js';
 import { type CounterBucket, MemoryStore } from '../../src/store/index.js';
@@ -190,6 +195,39 @@ describe('dashboard HTTP API', () => {
     }
   });
 
+  it("shows the consumer's stall and the dead letters of both destinations, without the error text", async () => {
+    expect((await getJson(`${base}/api/summary`)).body.pipeline).toBeNull();
+    const since = Date.now() - 42_000;
+    const withPipeline = await startDashboard({
+      store,
+      port: 0,
+      pipeline: () => ({
+        stalledSinceMs: since,
+        lastStoreError: 'StoreError: OOM command not allowed at redis://secret-host:6379',
+        storeRetries: 9,
+        deadLetters: { store: { ParseError: 2 }, transport: { 'max-deliveries': 10_910 } },
+      }),
+    });
+    try {
+      const { status, body } = await getJson(`${withPipeline.url}api/summary`);
+      expect(status).toBe(200);
+      const p = body.pipeline as PipelineSummary;
+      expect(p.stalled).toBe(true);
+      expect(p.stalledSinceMs).toBe(since);
+      expect(p.stalledSeconds).toBeGreaterThanOrEqual(42);
+      expect(p.lastStoreError).toBe('StoreError');
+      expect(p.storeRetries).toBe(9);
+      expect(p.deadLetters).toEqual([
+        { destination: 'transport', reason: 'max-deliveries', count: 10_910 },
+        { destination: 'store', reason: 'ParseError', count: 2 },
+      ]);
+      expect(p.transportDeadLetters).toBe(10_910);
+      expect(JSON.stringify(body)).not.toContain('secret-host');
+    } finally {
+      await withPipeline.close();
+    }
+  });
+
   it('validates its options once, at start', async () => {
     await expect(startDashboard({ store, port: -1 })).rejects.toThrow(ConfigError);
     await expect(startDashboard({ store, windowMs: 15_000 })).rejects.toThrow(/multiple of 10000/);
@@ -260,7 +298,7 @@ describe('dashboard event stream', () => {
       const problem = await events.next();
       expect(problem).toEqual({
         event: 'store-error',
-        data: JSON.stringify({ message: 'TransientStoreError' }),
+        data: JSON.stringify({ message: 'TransientStoreError', pipeline: null }),
       });
       failing = false;
       const next = await events.until((e) => e.event === 'message');

@@ -3,12 +3,13 @@
  * cluster) on free ports in a temporary directory, and stops it by its own pid. Tests never
  * touch a Redis that happens to run on the machine (e.g. 127.0.0.1:6379).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A running redis-server started by {@link startRedisServer}. */
 export interface RedisServerHandle {
@@ -19,8 +20,11 @@ export interface RedisServerHandle {
   pid: number;
   /** Stops the server (SIGTERM, then SIGKILL after a timeout) and removes its directory. */
   stop(): Promise<void>;
-  /** Stops and starts the server again on the same port and directory (AOF data survives if enabled). */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server again on the same port and directory (AOF data survives if
+   * enabled), after `downMs` (default 0) with nothing listening: an outage, not just a restart.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
 }
 
 /** A running Redis Cluster started by {@link startRedisCluster}. */
@@ -68,6 +72,12 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** Whether the tests run on CI (`CI=true` or `CI=1`), where integration tests must not skip. */
+export function isCI(): boolean {
+  const ci = (process.env.CI ?? '').toLowerCase();
+  return ci === 'true' || ci === '1';
+}
+
 /**
  * Gate for suites that need redis-server. Returns `true` when the suite must be skipped
  * (use with `describe.skipIf(skipWithoutRedis())`), printing why. On CI (`CI=true`) a missing
@@ -87,8 +97,51 @@ export function skipWithoutRedis(
   if (needs.includes('redis-cli') && !findRedisCliBin()) missing.push('redis-cli');
   if (missing.length === 0) return false;
   const reason = `${missing.join(' and ')} not found on PATH (set REDIS_SERVER_BIN or install redis-server)`;
-  if (process.env.CI === 'true') throw new Error(`Redis integration tests cannot run on CI: ${reason}`);
+  if (isCI()) throw new Error(`Redis integration tests cannot run on CI: ${reason}`);
   console.warn(`Skipping Redis integration tests: ${reason}`);
+  return true;
+}
+
+/** The module files a module server loads (RedisTimeSeries, ReJSON), as in `../shared/redis-modules/README.md`. */
+const MODULE_FILES = ['redistimeseries.so', 'rejson.so'] as const;
+
+/**
+ * Folder holding the Redis module builds: `$FRAUDSTREAM_REDIS_MODULES` when set, else
+ * `../shared/redis-modules` beside the project root (CI's fresh clone has `shared/` there), else
+ * the same beside the main checkout when this is a git worktree elsewhere. Undefined when none
+ * has both files.
+ */
+export function findRedisModulesDir(): string | undefined {
+  const override = process.env.FRAUDSTREAM_REDIS_MODULES;
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const candidates = override ? [override] : [resolve(root, '..', 'shared', 'redis-modules')];
+  if (!override) {
+    try {
+      const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+      candidates.push(resolve(common, '..', '..', 'shared', 'redis-modules'));
+    } catch {
+      // Not a git checkout (e.g. an unpacked tarball): the first candidate is all there is.
+    }
+  }
+  return candidates.find((dir) => MODULE_FILES.every((file) => existsSync(join(dir, file))));
+}
+
+/**
+ * Gate for suites that need a redis-server with RedisTimeSeries and ReJSON loaded. Returns
+ * `true` when the suite must be skipped, printing why; on CI a missing module or server throws.
+ */
+export function skipWithoutRedisModules(): boolean {
+  if (skipWithoutRedis()) return true;
+  if (findRedisModulesDir()) return false;
+  const reason =
+    `Redis modules (${MODULE_FILES.join(', ')}) not found in ../shared/redis-modules beside the project ` +
+    '(set FRAUDSTREAM_REDIS_MODULES to their folder)';
+  if (isCI()) throw new Error(`Redis module tests cannot run on CI: ${reason}`);
+  console.warn(`Skipping Redis module tests: ${reason}`);
   return true;
 }
 
@@ -228,17 +281,21 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 /**
  * Starts a private redis-server on a free port (or `options.port`) with no RDB snapshots and a
  * temporary working directory. `appendOnly: true` enables AOF so that data survives `restart()`.
+ * `modules: true` loads RedisTimeSeries and ReJSON from {@link findRedisModulesDir} (gate the
+ * suite with {@link skipWithoutRedisModules}). `extraArgs` are passed on (e.g. `--maxmemory`).
  */
 export async function startRedisServer(
-  options: { appendOnly?: boolean; port?: number } = {},
+  options: { appendOnly?: boolean; port?: number; modules?: boolean; extraArgs?: string[] } = {},
 ): Promise<RedisServerHandle> {
   const port = options.port ?? (await freePort());
+  const extraArgs = ['--appendonly', options.appendOnly ? 'yes' : 'no', ...(options.extraArgs ?? [])];
+  if (options.modules) {
+    const modulesDir = findRedisModulesDir();
+    if (!modulesDir) throw new Error('Redis modules not found (see skipWithoutRedisModules)');
+    for (const file of MODULE_FILES) extraArgs.push('--loadmodule', join(modulesDir, file));
+  }
   const dir = mkdtempSync(join(tmpdir(), 'fraudstream-redis-'));
-  const spec: ProcessSpec = {
-    port,
-    dir,
-    extraArgs: ['--appendonly', options.appendOnly ? 'yes' : 'no'],
-  };
+  const spec: ProcessSpec = { port, dir, extraArgs };
   let child = await startProcess(spec);
   const handle: RedisServerHandle = {
     url: `redis://127.0.0.1:${port}`,
@@ -248,8 +305,9 @@ export async function startRedisServer(
       await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downMs = 0 } = {}) {
       await stopProcess(child);
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       child = await startProcess(spec);
       handle.pid = child.pid ?? -1;
     },

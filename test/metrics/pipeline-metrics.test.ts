@@ -20,8 +20,11 @@ function stats(): ConsumerStats {
   return {
     persisted: 1234,
     duplicates: 5,
-    deadLettered: 7,
-    released: 3,
+    deadLettered: 17,
+    deadLetters: { store: { ParseError: 4, EventTimeError: 3 }, transport: { 'max-deliveries': 10 } },
+    storeRetries: 3,
+    stalledSinceMs: undefined,
+    lastStoreError: undefined,
     batches: 12,
     decisions: { approve: 1200, review: 20, decline: 14 },
     latency,
@@ -41,8 +44,16 @@ describe('PipelineMetrics', () => {
     const got = samples(await metrics.text());
     expect(got.get('fraudstream_records_persisted_total')).toBe(1234);
     expect(got.get('fraudstream_records_duplicate_total')).toBe(5);
-    expect(got.get('fraudstream_records_dead_lettered_total')).toBe(7);
-    expect(got.get('fraudstream_records_released_total')).toBe(3);
+    expect(got.get('fraudstream_records_dead_lettered_total')).toBe(17);
+    expect(got.get('fraudstream_dead_letters_total{reason="ParseError",destination="store"}')).toBe(4);
+    expect(got.get('fraudstream_dead_letters_total{reason="EventTimeError",destination="store"}')).toBe(3);
+    expect(got.get('fraudstream_dead_letters_total{reason="max-deliveries",destination="transport"}')).toBe(
+      10,
+    );
+    expect(got.get('fraudstream_store_retries_total')).toBe(3);
+    expect(got.get('fraudstream_stalled')).toBe(0);
+    expect(got.get('fraudstream_stall_seconds')).toBe(0);
+    expect(got.get('fraudstream_store_failing_since_seconds')).toBe(0);
     expect(got.get('fraudstream_batches_total')).toBe(12);
     expect(got.get('fraudstream_decisions_total{decision="approve"}')).toBe(1200);
     expect(got.get('fraudstream_decisions_total{decision="review"}')).toBe(20);
@@ -58,8 +69,16 @@ describe('PipelineMetrics', () => {
     // Read at each scrape: later totals and a reloaded model show up, the old version goes.
     s.persisted = 2000;
     version = 'bbbb';
+    s.stalledSinceMs = Date.now() - 5_000;
+    s.lastStoreError = 'StoreError: OOM command not allowed';
     const later = samples(await metrics.text());
     expect(later.get('fraudstream_records_persisted_total')).toBe(2000);
+    expect(later.get('fraudstream_stalled')).toBe(1);
+    expect(later.get('fraudstream_stall_seconds')).toBeGreaterThanOrEqual(5);
+    expect(later.get('fraudstream_store_failing_since_seconds')).toBe(s.stalledSinceMs / 1000);
+    expect(later.get('fraudstream_last_store_error_info{error="StoreError: OOM command not allowed"}')).toBe(
+      1,
+    );
     expect(later.get('fraudstream_model_info{version="bbbb"}')).toBe(1);
     expect(later.has('fraudstream_model_info{version="aaaa"}')).toBe(false);
   });

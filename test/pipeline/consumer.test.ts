@@ -90,7 +90,8 @@ describe('consumer end to end (memory transport, memory store)', () => {
     const stats = await consumer.run();
 
     expect(ackedBeforeStored).toBe(0);
-    expect(stats.released).toBeGreaterThan(0);
+    expect(stats.storeRetries).toBe(2);
+    expect(stats.stalledSinceMs).toBeUndefined();
     expect(await store.countTransactions()).toBe(live.length);
     expect(stats.persisted).toBe(live.length);
     const ids = [...store.values()].map((d) => d.transaction.id);
@@ -159,7 +160,7 @@ describe('consumer end to end (memory transport, memory store)', () => {
     expect(compared).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('releases the batch when the feature state fails, and loses nothing', async () => {
+  it('holds and retries the batch when the feature state fails, and loses nothing', async () => {
     const { bundle, live } = await fixture();
     const transport = new MemoryTransport();
     const some = live.slice(0, 600);
@@ -187,7 +188,8 @@ describe('consumer end to end (memory transport, memory store)', () => {
       backoffMs: 1,
     });
     const stats = await consumer.run();
-    expect(stats.released).toBe(100);
+    expect(stats.storeRetries).toBe(1);
+    expect(stats.deadLettered).toBe(0);
     expect(await store.countTransactions()).toBe(some.length);
     expect(new Set([...store.values()].map((d) => d.transaction.id)).size).toBe(some.length);
   });

@@ -177,3 +177,26 @@ describe('createKinesisHandler', () => {
     ).toThrow(ConfigError);
   });
 });
+
+describe('Kinesis handler: event time and retries', () => {
+  it('dead-letters a far-future record, and a retried batch changes nothing stored', async () => {
+    const far = { ...live[3]!, id: 'from-2099', timestampMs: Date.UTC(2099, 11, 31) };
+    const payloads = [...live.slice(0, 10), far].map((t) => toNativeJson(t));
+    const event: KinesisStreamEvent = { Records: payloads.map((p, i) => eventRecord(base64(p), i)) };
+    const store = new MemoryStore();
+    const handler = createKinesisHandler({
+      featureSet: createFeatureSet('transactions'),
+      scorer: new Scorer(bundle, { explain: 'none' }),
+      store,
+    });
+    expect((await handler(event)).batchItemFailures).toEqual([]);
+    const letters = await store.recentDeadLetters(5);
+    expect(letters.map((l) => l.errorName)).toEqual(['EventTimeError']);
+    expect(await store.countTransactions()).toBe(10);
+    const first = new Map([...store.values()].map((d) => [d.key, d.anomalyScore]));
+    // Lambda retries the same batch (same sequence numbers): stored once, as it was.
+    expect((await handler(event)).batchItemFailures).toEqual([]);
+    expect(await store.countTransactions()).toBe(10);
+    expect(new Map([...store.values()].map((d) => [d.key, d.anomalyScore]))).toEqual(first);
+  });
+});

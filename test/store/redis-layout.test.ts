@@ -106,12 +106,11 @@ describe('Redis store layout (no server)', () => {
     ]);
   });
 
-  it('reads documents with JSON.GET $ on the module layout and GET on core', () => {
-    expect(getDocumentCommand('modules', 'k')).toEqual(['JSON.GET', 'k', '$']);
+  it('reads documents with JSON.GET NOESCAPE . (legacy root path) on the module layout and GET on core', () => {
+    expect(getDocumentCommand('modules', 'k')).toEqual(['JSON.GET', 'k', 'NOESCAPE', '.']);
     expect(getDocumentCommand('core', 'k')).toEqual(['GET', 'k']);
-    expect(parseDocumentReply('modules', '[{"key":"a"}]')).toEqual({ key: 'a' });
-    expect(parseDocumentReply('core', '{"key":"a"}')).toEqual({ key: 'a' });
-    expect(parseDocumentReply('modules', null)).toBeUndefined();
+    expect(parseDocumentReply('{"key":"a","v":0.10000000000000001}')).toEqual({ key: 'a', v: 0.1 });
+    expect(parseDocumentReply(null)).toBeUndefined();
   });
 
   it('detects modules from MODULE LIST and from COMMAND INFO', () => {

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotAvailableError } from '../../src/errors/index.js';
+import { NotAvailableError, TransientStoreError } from '../../src/errors/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 import {
   type RedisServerHandle,
@@ -73,7 +74,7 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     await store.close();
   });
 
-  it('expires counter buckets after the retention and documents only with a TTL when asked', async () => {
+  it('expires counter buckets after the retention, documents after 7 days by default, never with TTL 0', async () => {
     const prefix = randomKeyPrefix();
     const store = await RedisStore.connect({ url: server.url, prefix, seriesRetentionMs: 300 });
     const t0 = Date.now();
@@ -85,7 +86,9 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(300);
     }
-    expect(await admin.pTTL(`${prefix}tx:{s0}${scored(1, t0, 'review', 0.9).key}`)).toBe(-1);
+    const defaultTtl = await admin.ttl(`${prefix}tx:{s0}${scored(1, t0, 'review', 0.9).key}`);
+    expect(defaultTtl).toBeGreaterThan(7 * 86_400 - 60);
+    expect(defaultTtl).toBeLessThanOrEqual(7 * 86_400);
     for (let i = 0; i < 100 && (await admin.exists(bucketKeys)) > 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(await store.counters(1_000, t0 - 1_000, t0 + 1_000)).toEqual([]);
@@ -98,6 +101,66 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
     await withTtl.close();
+
+    const keepForever = await RedisStore.connect({ url: server.url, prefix, transactionTtlSeconds: 0 });
+    await keepForever.persistBatch([scored(3, t0, 'approve', 0.1)]);
+    expect(await admin.pTTL(`${prefix}tx:{s0}${scored(3, t0, 'approve', 0.1).key}`)).toBe(-1);
+    await keepForever.close();
+  });
+
+  it('caps the dead-letter stream and stores long payloads cut, with their full size and SHA-256', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({
+      url: server.url,
+      prefix,
+      maxDeadLetters: 100,
+      maxDeadLetterPayloadBytes: 1_024,
+    });
+    const big = `{"x":"${'é'.repeat(40_000)}"}`;
+    const letter = (i: number, payload: string) => ({
+      position: `p${i}`,
+      payload,
+      reason: 'payload: too deep',
+      errorName: 'ParseError',
+      atMs: i,
+    });
+    await store.deadLetter([letter(0, big)]);
+    const [stored] = await store.recentDeadLetters(1);
+    expect(Buffer.byteLength(stored!.payload)).toBeLessThanOrEqual(1_024);
+    expect(big.startsWith(stored!.payload)).toBe(true);
+    expect(stored!.payloadBytes).toBe(Buffer.byteLength(big));
+    expect(stored!.payloadSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    await store.deadLetter(Array.from({ length: 1_000 }, (_, i) => letter(i + 1, `bad ${i}`)));
+    expect(await store.countDeadLetters()).toBe(1_001);
+    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,001.
+    expect(Number(await admin.xLen(`${prefix}dead`))).toBeLessThan(300);
+    await store.close();
+  });
+
+  it('reports a server out of memory as a store failure to retry, never as a bad record', async () => {
+    const small = await startRedisServer({
+      extraArgs: ['--maxmemory', '1mb', '--maxmemory-policy', 'noeviction'],
+    });
+    const store = await RedisStore.connect({ url: small.url, prefix: randomKeyPrefix() });
+    try {
+      const t0 = Date.now();
+      const batch = (from: number) =>
+        Array.from({ length: 200 }, (_, i) => ({
+          ...scored(from + i, t0, 'approve', 0.1),
+          modelVersion: 'm'.repeat(2_000),
+        }));
+      let failure: unknown;
+      for (let round = 0; round < 100 && failure === undefined; round++) {
+        await store.persistBatch(batch(round * 200)).catch((error: unknown) => {
+          failure = error;
+        });
+      }
+      expect(failure).toBeInstanceOf(TransientStoreError);
+      expect((failure as Error).message).toContain('OOM');
+    } finally {
+      await store.close();
+      await small.stop();
+    }
   });
 
   it('trims core score series to the retention behind the newest point', async () => {

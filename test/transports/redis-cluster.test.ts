@@ -74,6 +74,21 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))(
         }
         // Hash-tagged shard keys land on more than one master.
         expect(nodesUsed.size).toBeGreaterThan(1);
+        // Everything is acknowledged: trimming leaves at most the last-delivered entry per shard.
+        const lengthBefore = await Promise.all(
+          Array.from({ length: shards }, (_, s) =>
+            inspect.sendCommand(redisShardKey(stream, s), true, ['XLEN', redisShardKey(stream, s)]),
+          ),
+        );
+        const removed = await reader.trimAcknowledged();
+        const lengthAfter = await Promise.all(
+          Array.from({ length: shards }, (_, s) =>
+            inspect.sendCommand(redisShardKey(stream, s), true, ['XLEN', redisShardKey(stream, s)]),
+          ),
+        );
+        const total = (lengths: unknown[]): number => lengths.reduce<number>((a, b) => a + Number(b), 0);
+        expect(removed).toBe(total(lengthBefore) - total(lengthAfter));
+        for (const length of lengthAfter) expect(Number(length)).toBeLessThanOrEqual(1);
         await inspect.close();
         await transport.close();
       },

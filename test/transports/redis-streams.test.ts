@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ClientClosedError, createClient, ErrorReply, SocketClosedUnexpectedlyError } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, FraudstreamError } from '../../src/errors/index.js';
@@ -59,6 +60,9 @@ describe('connection helpers', () => {
 
   it('classifies errors: lost connections and LOADING are transient, WRONGTYPE and closed clients are not', () => {
     expect(isTransientRedisError(new SocketClosedUnexpectedlyError())).toBe(true);
+    expect(
+      isTransientRedisError(new ErrorReply("OOM command not allowed when used memory > 'maxmemory'.")),
+    ).toBe(true);
     expect(isTransientRedisError(new ErrorReply('LOADING Redis is loading the dataset in memory'))).toBe(
       true,
     );
@@ -322,7 +326,11 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
       string,
       string[],
     ][];
-    expect(dead.map(([, f]) => [f[1], f[3]])).toEqual([['{not json', 'parse: payload']]);
+    const fields = dead[0]![1];
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    expect(dead).toHaveLength(1);
+    expect([field('p'), field('reason'), field('size')]).toEqual(['{not json', 'parse: payload', '9']);
+    expect(field('sha256')).toBe(createHash('sha256').update('{not json').digest('hex'));
     expect(await pendingCount(redisShardKey(options.stream!, 0))).toBe(0);
     await Promise.all([writer.close(), reader.close()]);
   });
@@ -383,6 +391,122 @@ describe.skipIf(skipWithoutRedis())('RedisStreamTransport on a single server', (
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(1000);
     await writer.close();
+  });
+
+  it('caps the dead-letter stream and cuts long payloads, keeping their full size and SHA-256', async () => {
+    const options = optionsFor({ deadLetterMaxLen: 100, deadLetterMaxPayloadBytes: 1_000 });
+    const reader = await openRedisStreamReader(options, { maxWaitMs: 20 });
+    const shard = redisShardKey(options.stream!, 0);
+    const big = `{"deep":${'['.repeat(30_000)}`;
+    const records = Array.from({ length: 1_000 }, (_, i) => ({
+      record: {
+        payload: i === 999 ? big : `bad ${i}`,
+        position: `${shard}/1-${i}`,
+        deliveries: 1,
+        enqueuedAtMs: 0,
+      },
+      reason: 'parse: payload',
+    }));
+    await reader.deadLetter(records);
+    const dead = `${options.stream}:dead`;
+    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,000.
+    expect(Number(await inspect.sendCommand(['XLEN', dead]))).toBeLessThan(300);
+    const newest = (await inspect.sendCommand(['XREVRANGE', dead, '+', '-', 'COUNT', '1'])) as [
+      string,
+      string[],
+    ][];
+    const fields = newest[0]![1];
+    const field = (name: string) => fields[fields.indexOf(name) + 1]!;
+    expect(field('p')).toBe(big.slice(0, 1_000));
+    expect(Number(field('size'))).toBe(big.length);
+    expect(field('sha256')).toBe(createHash('sha256').update(big).digest('hex'));
+    await reader.close();
+  });
+
+  it('trims only entries every group has delivered and acknowledged (XTRIM MINID)', async () => {
+    const options = optionsFor({ trimIntervalMs: 0 });
+    const shard = redisShardKey(options.stream!, 0);
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish(Array.from({ length: 10 }, (_, i) => ({ partitionKey: 'k', payload: `r${i}` })));
+    const a = await openRedisStreamReader(options, { maxBatch: 10, maxWaitMs: 20 });
+    const b = await openRedisStreamReader(
+      { ...options, group: 'audit', consumer: 'b1' },
+      { maxBatch: 3, maxWaitMs: 20 },
+    );
+    const aIt = a[Symbol.asyncIterator]();
+    const bIt = b[Symbol.asyncIterator]();
+    const inA = await readRecords(aIt, 10);
+    // Group A acknowledges r0..r5 but holds r6..r9; group B has delivered and acknowledged r0..r2.
+    await a.ack(inA.slice(0, 6));
+    const inB = (await bIt.next()).value as DeliveredRecord[];
+    expect(inB.map((r) => r.payload)).toEqual(['r0', 'r1', 'r2']);
+    await b.ack(inB);
+    // B's last-delivered entry (r2) is the bound: r0 and r1 go, nothing pending or unread does.
+    expect(await a.trimAcknowledged()).toBe(2);
+    expect(Number(await inspect.sendCommand(['XLEN', shard]))).toBe(8);
+    const rest = await readRecords(bIt, 7);
+    expect(rest.map((r) => r.payload)).toEqual(['r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9']);
+    await b.ack(rest);
+    // Now A's oldest pending entry (r6) is the bound, and the released records still come back.
+    expect(await a.trimAcknowledged()).toBe(4);
+    await a.release(inA.slice(6));
+    const again = await readRecords(aIt, 4);
+    expect(again.map((r) => [r.payload, r.deliveries])).toEqual([
+      ['r6', 2],
+      ['r7', 2],
+      ['r8', 2],
+      ['r9', 2],
+    ]);
+    await a.ack(again);
+    expect(await a.trimAcknowledged()).toBe(3);
+    expect(Number(await inspect.sendCommand(['XLEN', shard]))).toBe(1);
+    await Promise.all([writer.close(), a.close(), b.close()]);
+  });
+
+  it('trims by itself every trimIntervalMs while reading', async () => {
+    const options = optionsFor({ trimIntervalMs: 50 });
+    const shard = redisShardKey(options.stream!, 0);
+    const writer = await openRedisStreamWriter(options);
+    await writer.publish(Array.from({ length: 50 }, (_, i) => ({ partitionKey: 'k', payload: `r${i}` })));
+    const reader = await openRedisStreamReader(options, { maxBatch: 50, maxWaitMs: 20 });
+    const iterator = reader[Symbol.asyncIterator]();
+    await reader.ack(await readRecords(iterator, 50));
+    // Empty reads of maxWaitMs go on; one of them passes the interval and trims.
+    for (let i = 0; i < 200 && Number(await inspect.sendCommand(['XLEN', shard])) > 1; i++)
+      await iterator.next();
+    expect(Number(await inspect.sendCommand(['XLEN', shard]))).toBe(1);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('keeps reading through a server busy with a script for longer than its retries last', async () => {
+    const busy = await startRedisServer({ extraArgs: ['--busy-reply-threshold', '50'] });
+    const options = { ...optionsFor(), url: busy.url, retries: 1, retryBaseMs: 10 };
+    const writer = await openRedisStreamWriter(options);
+    const reader = await openRedisStreamReader(options, { maxWaitMs: 20 });
+    const blocker = createClient({ url: busy.url });
+    try {
+      const iterator = reader[Symbol.asyncIterator]();
+      await writer.publish([{ partitionKey: 'k', payload: 'before' }]);
+      const first = await readRecords(iterator, 1);
+      await reader.ack(first);
+      await blocker.connect();
+      // 1.5 s of BUSY replies: far past 1 retry of 10 ms, which used to end the iteration.
+      const script = blocker.sendCommand([
+        'EVAL',
+        "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] while true do t = redis.call('TIME') if t[1] * 1000000 + t[2] - s > 1500000 then break end end return 1",
+        '0',
+      ]);
+      const during = iterator.next();
+      await script;
+      await writer.publish([{ partitionKey: 'k', payload: 'after' }]);
+      const batches = [((await during).value ?? []) as DeliveredRecord[]];
+      if (batches[0]!.length === 0) batches.push(await readRecords(iterator, 1));
+      expect(batches.flat().map((r) => r.payload)).toEqual(['after']);
+    } finally {
+      await blocker.close().catch(() => {});
+      await Promise.all([writer.close(), reader.close()]);
+      await busy.stop();
+    }
   });
 
   it('ack and release refuse records of another stream', async () => {

@@ -192,7 +192,16 @@
     setText('window-transactions', count(s.window.transactions));
     setText('window-flagged', count(s.window.flagged));
     setText('window-average', fixed(s.window.averageScore, 3));
-    setText('dead-letters', count(s.totals.deadLetters));
+    const p = s.pipeline;
+    // The store counts its own dead letters; the transport's (max-deliveries) are counted by the consumer.
+    setText('dead-letters', count(s.totals.deadLetters + (p ? p.transportDeadLetters : 0)));
+    setText(
+      'dead-letter-detail',
+      p && p.deadLetters.length > 0
+        ? p.deadLetters.map((d) => `${d.destination} ${d.reason}: ${count(d.count)}`).join(' · ')
+        : 'records that could not be parsed or stored',
+    );
+    drawStall(p);
     const total = s.window.transactions;
     for (const d of ['approve', 'review', 'decline']) {
       const n = s.window.decisions[d];
@@ -202,6 +211,16 @@
     drawAlerts(s.alerts);
     drawSeries(s.series, s.info);
     drawDeadLetters(s.deadLetters);
+  }
+
+  function drawStall(p) {
+    const el = byId('stall');
+    if (!p?.stalled) {
+      el.hidden = true;
+      return;
+    }
+    el.hidden = false;
+    el.textContent = `stalled: the store has been failing for ${Math.round(p.stalledSeconds)} s (${p.lastStoreError ?? 'error'}, ${count(p.storeRetries)} retries); records wait unacknowledged, none are dead-lettered`;
   }
 
   function setStatus(text, state) {
@@ -214,9 +233,11 @@
   const events = new EventSource('/events');
   events.addEventListener('open', () => setStatus('live', 'live'));
   events.addEventListener('error', () => setStatus('disconnected, reconnecting…', 'down'));
-  events.addEventListener('store-error', (e) =>
-    setStatus(`store unavailable: ${JSON.parse(e.data).message}`, 'down'),
-  );
+  events.addEventListener('store-error', (e) => {
+    const data = JSON.parse(e.data);
+    setStatus(`store unavailable: ${data.message}`, 'down');
+    drawStall(data.pipeline);
+  });
   events.addEventListener('message', (e) => {
     setStatus('live', 'live');
     render(JSON.parse(e.data));

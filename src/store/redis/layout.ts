@@ -135,19 +135,23 @@ export function timeSeriesRangeCommand(
   return command;
 }
 
-/** Reads a stored document: `JSON.GET` on the module layout, `GET` on core. */
+/**
+ * Reads a stored document: `JSON.GET key NOESCAPE .` on the module layout, `GET` on core. The
+ * legacy root path `.` (not JSONPath `$`) works on ReJSON 1.x, RedisJSON 2.x and Redis 8, and
+ * answers the document itself; `NOESCAPE` makes ReJSON 1.x return non-ASCII text as UTF-8
+ * instead of escaping it byte by byte (later versions accept and ignore it).
+ */
 export function getDocumentCommand(layout: 'modules' | 'core', key: string): string[] {
-  return layout === 'modules' ? ['JSON.GET', key, '$'] : ['GET', key];
+  return layout === 'modules' ? ['JSON.GET', key, 'NOESCAPE', '.'] : ['GET', key];
 }
 
 /**
- * Parses a document reply: `JSON.GET key $` answers a JSON array holding the document,
- * `GET` the document's JSON text.
+ * Parses a document reply (`JSON.GET key .` and `GET` both answer the document's JSON text).
+ * Numbers may come back in a longer form (ReJSON 1.x prints 17 significant digits) that
+ * parses to the same double.
  */
-export function parseDocumentReply(layout: 'modules' | 'core', reply: string | null): unknown {
-  if (reply === null) return undefined;
-  const value = JSON.parse(reply) as unknown;
-  return layout === 'modules' && Array.isArray(value) ? value[0] : value;
+export function parseDocumentReply(reply: string | null): unknown {
+  return reply === null ? undefined : (JSON.parse(reply) as unknown);
 }
 
 /**

@@ -28,8 +28,10 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   seriesKeyPrefix?: string;
   /**
    * Expire transaction documents after this many seconds (which also ends idempotency for
-   * them). `0` keeps them until deleted.
-   * @default 0
+   * them: a record redelivered after its document expired is stored again). Seven days bounds
+   * the store's memory at a week of traffic while covering any redelivery, replay or label
+   * delay seen in practice. `0` keeps them until deleted.
+   * @default 604800 (7 days)
    */
   transactionTtlSeconds?: number;
   /**
@@ -40,10 +42,22 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    */
   seriesRetentionMs?: number;
   /**
-   * Approximate length of the alerts and dead-letter streams (`XADD ... MAXLEN ~`).
+   * Approximate length of the alerts stream (`XADD ... MAXLEN ~`).
    * @default 10000
    */
   maxAlerts?: number;
+  /**
+   * Approximate length of the dead-letter stream (`XADD ... MAXLEN ~`); the count of dead
+   * letters ever stored keeps counting past it.
+   * @default 10000
+   */
+  maxDeadLetters?: number;
+  /**
+   * Largest dead-letter payload stored, in UTF-8 bytes; a longer one is cut at a character
+   * boundary and stored with its full size and SHA-256 (`payloadBytes`, `payloadSha256`).
+   * @default 65536
+   */
+  maxDeadLetterPayloadBytes?: number;
   /**
    * `auto` uses RedisJSON and RedisTimeSeries when the server has both, core types otherwise;
    * `modules` fails at connect without them; `core` never uses them.
@@ -70,6 +84,8 @@ export interface ResolvedRedisStoreOptions {
   transactionTtlSeconds: number;
   seriesRetentionMs: number;
   maxAlerts: number;
+  maxDeadLetters: number;
+  maxDeadLetterPayloadBytes: number;
   layout: RedisStoreLayoutOption;
   /** `undefined` = the connection-dependent default. */
   shards: number | undefined;
@@ -78,9 +94,11 @@ export interface ResolvedRedisStoreOptions {
 export const DEFAULT_REDIS_STORE_OPTIONS = {
   prefix: 'fraudstream:',
   seriesKeyPrefix: '',
-  transactionTtlSeconds: 0,
+  transactionTtlSeconds: 604_800,
   seriesRetentionMs: 3_600_000,
   maxAlerts: 10_000,
+  maxDeadLetters: 10_000,
+  maxDeadLetterPayloadBytes: 65_536,
   layout: 'auto',
   standaloneShards: 1,
   clusterShards: 16,
@@ -121,6 +139,12 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
     ),
     seriesRetentionMs: integer('seriesRetentionMs', options.seriesRetentionMs ?? d.seriesRetentionMs, 1),
     maxAlerts: integer('maxAlerts', options.maxAlerts ?? d.maxAlerts, 1),
+    maxDeadLetters: integer('maxDeadLetters', options.maxDeadLetters ?? d.maxDeadLetters, 1),
+    maxDeadLetterPayloadBytes: integer(
+      'maxDeadLetterPayloadBytes',
+      options.maxDeadLetterPayloadBytes ?? d.maxDeadLetterPayloadBytes,
+      1,
+    ),
     layout,
     shards: options.shards === undefined ? undefined : integer('shards', options.shards, 1),
   };

@@ -5,12 +5,23 @@ import { RedisScript } from '../../redis/index.js';
  * that millisecond is taken, so two transactions decided in the same millisecond both stay
  * (`SUM` would merge them, `FIRST`/`LAST` drop one; either breaks counts and averages). Other
  * errors (a point older than the retention) drop the point, as the retention would.
+ * A batch shares one decision time, so its points pile up on one millisecond: `taken[key]`
+ * remembers the run of milliseconds this call has filled, and the next point starts after it
+ * (one TS.ADD per point, not one per point already there; 500 points took seconds and hit BUSY).
  */
 const TS_ADD_FUNCTION = `
+local taken = {}
 local function tsAdd(key, t, v)
+  local run = taken[key]
+  if run and t >= run[1] and t <= run[2] then t = run[2] + 1 end
+  local start = t
   for _ = 1, 1000 do
     local r = redis.pcall('TS.ADD', key, string.format('%d', t), v, 'ON_DUPLICATE', 'BLOCK')
-    if type(r) ~= 'table' or not r.err then return end
+    if type(r) ~= 'table' or not r.err then
+      -- Every millisecond from start to t is taken now (the ones skipped answered BLOCK).
+      if run and start == run[2] + 1 then run[2] = t else taken[key] = { start, t } end
+      return
+    end
     if not string.find(r.err, 'BLOCK', 1, true) then return end
     t = t + 1
   end
@@ -53,7 +64,8 @@ for i = 1, n do
   local doc = ARGV[a + 1]
   local ok
   if useJson then
-    ok = redis.call('JSON.SET', key, '$', doc, 'NX')
+    -- Legacy root path '.': ReJSON 1.x rejects '$'; RedisJSON 2.x and Redis 8 accept both.
+    ok = redis.call('JSON.SET', key, '.', doc, 'NX')
     if ok and ttl > 0 then redis.call('EXPIRE', key, ttl) end
   elseif ttl > 0 then
     ok = redis.call('SET', key, doc, 'NX', 'EX', ttl)

@@ -1,5 +1,10 @@
 import { ConfigError, NotAvailableError } from '../../errors/index.js';
-import { asStoreError, openRedisConnection, type RedisCommandConnection } from '../../redis/index.js';
+import {
+  asStoreError,
+  capPayload,
+  openRedisConnection,
+  type RedisCommandConnection,
+} from '../../redis/index.js';
 import { shardOf } from '../../transports/index.js';
 import { TimeSeriesBuffer } from '../series.js';
 import {
@@ -126,7 +131,7 @@ export class RedisStore implements Store {
   async deadLetter(items: readonly DeadLetter[]): Promise<void> {
     if (items.length === 0) return;
     const { deadLetters, deadLetterCount } = this.keys;
-    const maxLen = String(this.options.maxAlerts);
+    const maxLen = String(this.options.maxDeadLetters);
     try {
       // A record dead-lettered again after a redelivery is stored once: a marker per position,
       // set with NX, admits only the first. Markers expire with the series retention.
@@ -154,7 +159,7 @@ export class RedisStore implements Store {
           maxLen,
           '*',
           'dead',
-          JSON.stringify(item),
+          JSON.stringify(this.capped(item)),
         ]),
       );
       sends.push(this.connection.send(deadLetterCount, ['INCRBY', deadLetterCount, String(fresh.length)]));
@@ -164,12 +169,18 @@ export class RedisStore implements Store {
     }
   }
 
+  /** The dead letter as stored: payload cut to the cap, with the original's full size and hash. */
+  private capped(item: DeadLetter): DeadLetter {
+    const capped = capPayload(item.payload, this.options.maxDeadLetterPayloadBytes);
+    return { ...item, payload: capped.payload, payloadBytes: capped.bytes, payloadSha256: capped.sha256 };
+  }
+
   async getTransaction(key: string): Promise<ScoredTransaction | undefined> {
     const docKey = this.keys.transaction(shardOf(key, this.shards), key);
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(this.layout, reply) as ScoredTransaction | undefined;
+    return parseDocumentReply(reply) as ScoredTransaction | undefined;
   }
 
   async countTransactions(): Promise<number> {

@@ -5,16 +5,14 @@
  */
 export type { RedisConnectionOptions } from '../../redis/index.js';
 export { DEFAULT_REDIS_URL, isTransientRedisError, redactRedisUrl } from '../../redis/index.js';
-export type { DeadLetterSink, RedisStreamOptions, ResolvedRedisStreamOptions } from './streams.js';
+export type { DeadLetterSink } from './dead-letters.js';
+export type { RedisStreamOptions, ResolvedRedisStreamOptions } from './options.js';
 export {
   DEFAULT_REDIS_STREAM_OPTIONS,
-  openRedisStreamReader,
-  openRedisStreamWriter,
-  RedisStreamReader,
-  RedisStreamTransport,
-  RedisStreamWriter,
   redisShardKey,
   resolveRedisStreamOptions,
-  SCRIPT_CHUNK,
   shardOf,
-} from './streams.js';
+} from './options.js';
+export { RedisStreamReader } from './reader.js';
+export { openRedisStreamReader, openRedisStreamWriter, RedisStreamTransport } from './transport.js';
+export { RedisStreamWriter, SCRIPT_CHUNK } from './writer.js';
