@@ -13,7 +13,7 @@
  *        [--features transactions,transactions-plus] [--no-peer] [--json FILE]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -274,7 +274,11 @@ function runPeer(
       return path;
     };
     const out = join(dir, 'proba.f32');
-    const script = fileURLToPath(new URL('../../bench/peers/xgboost_fit_predict.py', import.meta.url));
+    // From dist/bench (built) or bench/ (vitest runs the source).
+    const built = fileURLToPath(new URL('../../bench/peers/xgboost_fit_predict.py', import.meta.url));
+    const script = existsSync(built)
+      ? built
+      : fileURLToPath(new URL('./peers/xgboost_fit_predict.py', import.meta.url));
     const params = { nCols: train.nCols, nTrees: 100, maxDepth: 6, learningRate: 0.3 };
     const result = JSON.parse(
       execFileSync(PYTHON, [
