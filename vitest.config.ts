@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { isCI } from './test/helpers/ci.js';
 
 export default defineConfig({
   test: {
@@ -7,9 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // In CI (CI=true or CI=1) a JSON report lets .ci/run print one plain "N passed, N failed"
+    // In CI (isCI: CI=true, 1 or yes) a JSON report lets .ci/run print one plain "N passed, N failed"
     // closing line; each Node version's run names its own file.
-    reporters: ['true', '1'].includes((process.env.CI ?? '').toLowerCase())
+    reporters: isCI()
       ? ['default', ['json', { outputFile: process.env.FRAUDSTREAM_TEST_RESULTS ?? 'test-results.json' }]]
       : ['default'],
   },

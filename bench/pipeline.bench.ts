@@ -3,10 +3,15 @@
  *
  *   node dist/bench/pipeline.bench.js [--count 100000] [--redis]  (--redis starts its own redis-server)
  *
+ * `FRAUDSTREAM_BENCH_REDIS_COUNT=1000000 npm run bench -- pipeline` runs the Redis section over that
+ * many transactions (default: the same as the other sections, 100,000, which takes about a tenth
+ * of the time; the simulator covers as many days as the count needs).
+ *
  * Every section prints its settings; each compares against a baseline measured in the same run:
  * the same pipeline fed record by record (batch size 1), as the reference lab's Lambda works.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createClient } from 'redis';
 import { type Transaction, toNativeJson } from '../src/events/index.js';
@@ -35,7 +40,9 @@ export function world(liveCount: number): {
   const liveFromMs = start + historyDays * DAY_MS;
   const history: Transaction[] = [];
   const live: Transaction[] = [];
-  for (const day of simulateDays({ seed: 0, nDays: historyDays + 30 })) {
+  // About 9,600 transactions a day in the default world; simulate enough days for the live tail.
+  const liveDays = Math.max(30, Math.ceil(liveCount / 9_000) + 1);
+  for (const day of simulateDays({ seed: 0, nDays: historyDays + liveDays })) {
     for (const tx of day.transactions) {
       if (tx.timestampMs < liveFromMs) history.push(tx);
       else if (live.length < liveCount) live.push(tx);
@@ -118,7 +125,12 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     `settings: simulator default world (seed 0), 45 days of history, models trained on the last 14 with defaults; ${count} live transactions as native JSON`,
   );
-  const { history, live, trainFromMs, liveFromMs } = world(count);
+  const redisCount = Number(process.env.FRAUDSTREAM_BENCH_REDIS_COUNT ?? count);
+  if (!(Number.isInteger(redisCount) && redisCount > 0)) {
+    throw new Error(`FRAUDSTREAM_BENCH_REDIS_COUNT must be a positive integer, got ${redisCount}`);
+  }
+  const { history, live: allLive, trainFromMs, liveFromMs } = world(Math.max(count, redisCount));
+  const live = allLive.slice(0, count);
   const t0 = performance.now();
   const { bundle } = await trainDefault(history, trainFromMs, liveFromMs);
   const m = bundle.manifest;
@@ -149,7 +161,12 @@ export async function main(args: string[]): Promise<void> {
       trainToMs: liveFromMs - 1,
       rcf: { numberOfTrees: 5 },
     });
-    await redisSection(bundle, light, history, payloads);
+    await redisSection(
+      bundle,
+      light,
+      history,
+      redisCount === count ? payloads : allLive.slice(0, redisCount).map((t) => toNativeJson(t)),
+    );
   }
 }
 
@@ -208,6 +225,12 @@ interface RedisRun {
   persisted: number;
   commandsPerSecond: number;
   p99: number;
+  /** Server time inside EVALSHA/EVAL per persisted transaction, µs (INFO commandstats usec). */
+  scriptUsPerTx: number;
+  /** redis-server CPU time (user + system, from /proc) per persisted transaction, µs; NaN off Linux. */
+  serverCpuUsPerTx: number;
+  /** This process's CPU time (the consumer: parse, features, models, client) per persisted transaction, µs. */
+  consumerCpuUsPerTx: number;
 }
 
 /**
@@ -221,6 +244,7 @@ async function redisRun(
   payloads: string[],
   batchSize: number,
   label: string,
+  serverPid?: number,
 ): Promise<RedisRun> {
   const prefix = `bench:${label}:${Date.now().toString(36)}:`;
   const state = await RedisWindowState.connect({ url, delayDays: 7, prefix: `${prefix}fs:` });
@@ -239,6 +263,8 @@ async function redisRun(
     );
   }
   const before = await totalCommands(url);
+  const cpuBefore = processCpuUs(serverPid);
+  const ownBefore = process.cpuUsage();
   const reader = transport.reader({ maxBatch: batchSize, maxWaitMs: 5 });
   const consumer = new Consumer({
     reader,
@@ -253,26 +279,65 @@ async function redisRun(
   const stats = await consumer.run();
   const ms = performance.now() - t0;
   const after = await totalCommands(url);
+  const cpuUs = processCpuUs(serverPid) - cpuBefore;
+  const own = process.cpuUsage(ownBefore);
   await transport.close();
   await state.close();
   await store.close();
   return {
     perSecond: (stats.persisted * 1000) / ms,
     persisted: stats.persisted,
-    commandsPerSecond: ((after - before) * 1000) / ms,
+    commandsPerSecond: ((after.calls - before.calls) * 1000) / ms,
     p99: stats.latency.quantile(0.99),
+    scriptUsPerTx: (after.scriptUsec - before.scriptUsec) / stats.persisted,
+    serverCpuUsPerTx: cpuUs / stats.persisted,
+    consumerCpuUsPerTx: (own.user + own.system) / stats.persisted,
   };
 }
 
-/** Commands the server has executed so far (scripts' inner commands included), from INFO commandstats. */
-async function totalCommands(url: string): Promise<number> {
+/**
+ * Commands the server has executed so far (scripts' inner commands included) and the time spent
+ * in scripts (EVALSHA and EVAL, µs), from INFO commandstats.
+ */
+async function totalCommands(url: string): Promise<{ calls: number; scriptUsec: number }> {
   const client = createClient({ url });
   await client.connect();
   const info = await client.info('commandstats');
   await client.close();
-  let total = 0;
-  for (const m of info.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
-  return total;
+  let calls = 0;
+  let scriptUsec = 0;
+  for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(m[2]);
+    if (m[1] === 'evalsha' || m[1] === 'eval') scriptUsec += Number(m[3]);
+  }
+  return { calls, scriptUsec };
+}
+
+/**
+ * CPU time (user + system) a process has used, in µs, from /proc (NaN elsewhere). Unlike
+ * commandstats' usec, which is wall time and grows when the server waits for a core, this counts
+ * only what the server computed: the figure to compare on a shared machine.
+ */
+function processCpuUs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ, 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Empties the bench's own redis-server between runs, so a 1M run does not hold the next one's memory. */
+async function flushPrivateServer(url: string): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  await client.flushAll();
+  await client.close();
 }
 
 function redisBenchmarkSetsPerSecond(port: number): number | undefined {
@@ -308,16 +373,21 @@ async function redisSection(
     console.log(
       '\n[redis] producer -> Redis Streams (1 shard) -> consumer -> Redis store + Redis window state (private redis-server, no persistence)',
     );
-    const full = await redisRun(url, bundle, history, payloads, 500, 'full');
+    const full = await redisRun(url, bundle, history, payloads, 500, 'full', server.pid);
+    await flushPrivateServer(url);
     const baselineCount = Math.min(payloads.length, 3_000);
     const single = await redisRun(url, bundle, history, payloads.slice(0, baselineCount), 1, 'single');
     console.log(
-      `  models at defaults, batches of 500: ${fmt(full.perSecond)} tx/s, p99 enqueue-to-persisted ${full.p99.toFixed(0)} ms (backlog drained), ${fmt(full.commandsPerSecond)} Redis commands/s`,
+      `  models at defaults, batches of 500: ${fmt(full.perSecond)} tx/s over ${fmt(full.persisted)}, p99 enqueue-to-persisted ${full.p99.toFixed(0)} ms (backlog drained), ${fmt(full.commandsPerSecond)} Redis commands/s`,
+    );
+    console.log(
+      `  CPU per transaction: redis-server ${full.serverCpuUsPerTx.toFixed(1)} µs (/proc; its scripts' commandstats time, which is wall time and inflated when the server waits for a core: ${full.scriptUsPerTx.toFixed(1)} µs), consumer process ${full.consumerCpuUsPerTx.toFixed(1)} µs; the consumer is one thread, so one process tops out near ${fmt(1e6 / full.consumerCpuUsPerTx)} tx/s on an idle core`,
     );
     console.log(
       `  baseline, record by record (batch 1, ${baselineCount} tx): ${fmt(single.perSecond)} tx/s; ratio ${(full.perSecond / single.perSecond).toFixed(1)}x`,
     );
-    const light = await redisRun(url, lightBundle, history, payloads, 500, 'light');
+    await flushPrivateServer(url);
+    const light = await redisRun(url, lightBundle, history, payloads.slice(0, 200_000), 500, 'light');
     console.log(
       `  forest reduced to ${lightBundle.rcf.options.numberOfTrees} trees (I/O path ceiling): ${fmt(light.perSecond)} tx/s, ${fmt(light.commandsPerSecond)} Redis commands/s; target 65,000 tx/s: ${((light.perSecond / 65_000) * 100).toFixed(0)}%`,
     );

@@ -82,6 +82,29 @@ export async function main(args: string[]): Promise<void> {
       }),
     );
 
+    // The same writes without the search indexes of searchTransactions: what they cost.
+    const plain = await RedisStore.connect({
+      url: server.url,
+      prefix: randomKeyPrefix('bench'),
+      searchIndexes: false,
+    });
+    calls = await commandCalls();
+    started = process.hrtime.bigint();
+    for (let i = 0; i < records.length; i += settings.batch) {
+      await plain.persistBatch(records.slice(i, i + settings.batch));
+    }
+    const plainSeconds = seconds(started);
+    const plainCommands = (await commandCalls()) - calls;
+    await plain.close();
+    console.log(
+      'store batched, no search indexes',
+      JSON.stringify({
+        recordsPerSecond: Math.round(records.length / plainSeconds),
+        commandsPerRecord: round(plainCommands / records.length),
+        withIndexesRatio: round(storeRate / (records.length / plainSeconds)),
+      }),
+    );
+
     const state = await RedisWindowState.connect({ url: server.url, prefix: randomKeyPrefix('bench') });
     const events: WindowEvent[] = records.map((r) => ({
       key: r.key,

@@ -17,6 +17,7 @@ const BENCHMARKS = {
   'redis-transport': () => import('./redis-transport.bench.js'),
   'redis-store': () => import('./redis-store.bench.js'),
   'kinesis-transport': () => import('./kinesis-transport.bench.js'),
+  serve: () => import('./serve.bench.js'),
 } as const;
 
 type Name = keyof typeof BENCHMARKS;

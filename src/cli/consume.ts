@@ -2,13 +2,14 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { redactUrl } from '../config/index.js';
-import { ConfigError } from '../errors/index.js';
+import { BundleError, ConfigError } from '../errors/index.js';
+import type { RecordKeyMode } from '../events/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { Consumer, DEFAULT_MAX_FUTURE_SKEW_MS } from '../pipeline/index.js';
-import { loadBundle, Scorer } from '../scoring/index.js';
-import { intArg } from './args.js';
+import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
+import { intArg, recordKeyOption } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
@@ -29,6 +30,7 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
   maxWaitMs: number;
   logLevel: LogLevel;
   count?: number;
+  recordKey: RecordKeyMode;
   maxStallS: number;
   maxFutureSkewMs: number;
 }
@@ -79,6 +81,7 @@ export function consumeCommand(): Command {
     )
     .option('--redis-cluster', 'redis: the URLs are seed nodes of a Redis Cluster')
     .option('--prefix <prefix>', 'redis: key prefix of the store and feature state (default fraudstream:)')
+    .addOption(recordKeyOption())
     .addOption(
       new Option('--log-level <level>', 'structured logs on stderr')
         .choices(['silent', 'error', 'warn', 'info', 'debug'])
@@ -97,7 +100,8 @@ export function consumeCommand(): Command {
 
 async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> {
   const log = createLogger(flags.logLevel);
-  const bundle = await loadBundle(flags.models);
+  const onWarning = (message: string): void => log.warn(message);
+  const bundle = await loadBundle(flags.models, { onWarning });
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
@@ -119,6 +123,11 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     checkpoints?.store,
   );
   const scorer = new Scorer(bundle);
+  // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
+  const drift = bundle.manifest.drift
+    ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
+    : undefined;
+  const driftReport = drift && (() => drift.report());
   const runInfo = (model: string): Record<string, string> => ({
     from: redactUrl(flags.from),
     store: redactUrl(storeSpec),
@@ -134,8 +143,13 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
           title: 'fraudstream consume',
           info: runInfo(bundle.manifest.fingerprint),
           command,
-          metrics: new PipelineMetrics({ stats: () => consumer?.stats, modelVersion: () => scorer.version }),
+          metrics: new PipelineMetrics({
+            stats: () => consumer?.stats,
+            modelVersion: () => scorer.version,
+            ...(driftReport && { drift: driftReport }),
+          }),
           pipeline: () => consumer?.stats,
+          ...(driftReport && { drift: driftReport }),
         });
   const line = progressLine();
   const started = performance.now();
@@ -149,6 +163,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     }),
     scorer,
     logger: log,
+    ...(drift && { drift }),
+    recordKey: flags.recordKey,
     maxStallMs: flags.maxStallS * 1000,
     maxFutureSkewMs: flags.maxFutureSkewMs,
     onBatch: (s) => {
@@ -171,24 +187,24 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     'consumer started',
   );
 
-  // A retrained bundle written over the old one (manifest last) is picked up between batches.
+  // A retrained bundle written over the old one (manifest last) is picked up between batches. One
+  // that does not fit the running feature state, or whose files fail their SHA-256, is refused and
+  // the old one keeps scoring.
   const manifestPath = join(flags.models, 'manifest.json');
   const reload = async (): Promise<void> => {
     try {
-      const next = await loadBundle(flags.models);
+      const next = await loadBundle(flags.models, { onWarning });
       if (next.manifest.fingerprint === scorer.version) return;
-      if (next.manifest.featureSet !== bundle.manifest.featureSet) {
-        log.error(
-          { featureSet: next.manifest.featureSet },
-          'new bundle uses another feature set; keeping the old one',
-        );
-        return;
-      }
-      scorer.swap(next);
+      scorer.reload(next, flags.models);
       dashboard?.setInfo(runInfo(next.manifest.fingerprint));
       log.info({ model: next.manifest.fingerprint }, 'model bundle reloaded');
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'model bundle reload failed; keeping the old one');
+      log.error(
+        { err: (err as Error).message, model: scorer.version },
+        err instanceof BundleError
+          ? 'model bundle refused; keeping the old one'
+          : 'model bundle reload failed; keeping the old one',
+      );
     }
   };
   watchFile(manifestPath, { interval: 2_000 }, () => void reload());

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   type DashboardHandle,
+  type DashboardOptions,
   DEFAULT_DASHBOARD_OPTIONS,
   type MetricsText,
   type PipelineStatus,
@@ -35,6 +36,8 @@ export interface ServeDashboardOptions {
   command: Command;
   /** Prometheus metrics to serve at `/metrics`. */
   metrics?: MetricsText;
+  /** Drift figures for the page and `/api/summary`. */
+  drift?: DashboardOptions['drift'];
   /** The consumer's failure state (dead letters of both destinations, stall) for the page. */
   pipeline?: () => PipelineStatus | undefined;
 }
@@ -58,6 +61,7 @@ export async function serveDashboard(
       title: options.title,
       info: options.info,
       metrics: options.metrics,
+      drift: options.drift,
       pipeline: options.pipeline,
     });
   const chosen = options.command.getOptionValueSource('dashboardPort') !== 'default';

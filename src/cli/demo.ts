@@ -18,7 +18,7 @@ import {
 import { silentLogger } from '../logging/index.js';
 import { PipelineMetrics } from '../metrics/index.js';
 import { type ConsumerStats, type ExternalStream, runInProcess } from '../pipeline/index.js';
-import { Scorer, trainBundle } from '../scoring/index.js';
+import { DriftMonitor, Scorer, trainBundle } from '../scoring/index.js';
 import { type Source, type SourceRecord, simulateDays } from '../sources/index.js';
 import { MemoryStore, type Store } from '../store/index.js';
 import { RedisStreamTransport } from '../transports/index.js';
@@ -33,7 +33,7 @@ interface DemoFlags extends PrefixFlags, DashboardFlags {
   redis?: string;
   redisCluster?: boolean;
   source: string;
-  count: number;
+  count?: number;
   duration?: number;
   rate: number;
   seed: number;
@@ -56,11 +56,14 @@ export function demoCommand(): Command {
     )
     .option(
       '--count <n>',
-      'live transactions before stopping (0 = until --duration or Ctrl-C)',
+      `live transactions before stopping (0 = no limit; default ${DEFAULT_DEMO_COUNT} unless --duration is given)`,
       intArg,
-      50_000,
     )
-    .option('--duration <s>', 'stop after this many seconds of live traffic', positiveArg)
+    .option(
+      '--duration <s>',
+      'stop after this many seconds of live traffic (with --count too: whichever comes first)',
+      positiveArg,
+    )
     .option('--rate <n>', 'live transactions per second (0 = as fast as the pipeline goes)', intArg, 5_000)
     .addOption(seedOption().default(0))
     .option('--history-days <n>', 'simulator: days of history before live traffic', intArg, 45)
@@ -118,6 +121,8 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   // Prometheus metrics at the dashboard's /metrics: the live run's totals and the trained model.
   let liveStats: ConsumerStats | undefined;
   let modelVersion: string | undefined;
+  let drift: DriftMonitor | undefined;
+  const driftReport = () => drift?.report();
   const dashboard =
     flags.dashboard === false
       ? undefined
@@ -125,8 +130,13 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
           title: 'fraudstream demo',
           info,
           command,
-          metrics: new PipelineMetrics({ stats: () => liveStats, modelVersion: () => modelVersion }),
+          metrics: new PipelineMetrics({
+            stats: () => liveStats,
+            modelVersion: () => modelVersion,
+            drift: driftReport,
+          }),
           pipeline: () => liveStats,
+          drift: driftReport,
         });
   if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
   const line = progressLine();
@@ -160,6 +170,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     `trained on ${formatCount(m.training.rows)} transactions (${formatCount(m.training.positives)} fraud) in ${m.training.seconds.toFixed(1)} s: validation AUC ${m.metrics.validation.combined.auc.toFixed(3)}, AP ${m.metrics.validation.combined.averagePrecision.toFixed(3)}; review >= ${m.thresholds.review.toFixed(3)}, decline >= ${m.thresholds.decline.toFixed(3)}\n`,
   );
   modelVersion = m.fingerprint;
+  if (m.drift) drift = new DriftMonitor(m.drift, m.featureNames);
   dashboard?.setInfo({
     ...info,
     model: `${m.fingerprint} (validation AUC ${m.metrics.validation.combined.auc.toFixed(3)})`,
@@ -174,7 +185,8 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   const stop = (): void => abort.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const timer = flags.duration ? setTimeout(stop, flags.duration * 1000) : undefined;
+  const limits = demoLimits(flags);
+  const timer = limits.durationS ? setTimeout(stop, limits.durationS * 1000) : undefined;
   const liveStarted = performance.now();
   let lastPanel = 0;
   const panel = progressLine();
@@ -186,7 +198,8 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     scorer: new Scorer(bundle),
     // The default rate leaves headroom, so the latency shown is the pipeline's, not a queue's.
     pacing: flags.rate > 0 ? { kind: 'rate', perSecond: flags.rate } : { kind: 'max' },
-    ...(flags.count > 0 && { count: flags.count }),
+    ...(limits.count > 0 && { count: limits.count }),
+    ...(drift && { drift }),
     simulatedFeedbackDelayDays: delayDays,
     pendingFeedback,
     logger: silentLogger(),
@@ -231,7 +244,7 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
   if (dashboard) {
     await dashboard.close();
     process.stderr.write(
-      'dashboard: closed with the demo; `npm run demo -- --count 0` keeps traffic and dashboard going until Ctrl-C\n',
+      'dashboard: closed with the demo; `npm run demo -- --duration 300` keeps it for 5 minutes, `--count 0` until Ctrl-C\n',
     );
   }
   await backend?.close();
@@ -250,6 +263,22 @@ async function runDemo(flags: DemoFlags, command: Command): Promise<void> {
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/** Live transactions of a demo given neither `--count` nor `--duration`. */
+export const DEFAULT_DEMO_COUNT = 50_000;
+
+/**
+ * When the live phase stops: with only one of `--count` and `--duration`, that one alone decides
+ * (a duration is not cut short by the default count); with both, whichever comes first; with
+ * neither, after {@link DEFAULT_DEMO_COUNT} transactions. `count` 0 means no count limit.
+ */
+export function demoLimits(flags: { count?: number; duration?: number }): {
+  count: number;
+  durationS?: number;
+} {
+  const count = flags.count ?? (flags.duration === undefined ? DEFAULT_DEMO_COUNT : 0);
+  return flags.duration === undefined ? { count } : { count, durationS: flags.duration };
 }
 
 interface RedisBackend {

@@ -93,7 +93,11 @@ async function runEvaluate(flags: EvaluateFlags): Promise<void> {
   }
   if (flags.models === undefined)
     throw new ConfigError('evaluate needs --models <dir> (or --seeds to train per world)');
-  const bundle = await loadBundle(flags.models);
+  const bundle = await loadBundle(flags.models, {
+    onWarning: (m) =>
+      process.stderr.write(`warning: ${m}
+`),
+  });
   const isSimulator = flags.source === 'simulator';
   const from = flags.testFrom ?? (isSimulator ? HANDBOOK_TEST_FROM : undefined);
   const to = flags.testTo ?? (isSimulator ? HANDBOOK_TEST_TO : undefined);

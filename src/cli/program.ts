@@ -5,12 +5,15 @@ import { demoCommand } from './demo.js';
 import { evaluateCommand } from './evaluate.js';
 import { produceCommand } from './produce.js';
 import { scoreCommand } from './score.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
+import { packageVersion } from './version.js';
 
 /** The `fraudstream` command line. Each command lives in its own file under `src/cli/`. */
 export function buildProgram(): Command {
   const program = new Command('fraudstream')
     .description('Real-time card-fraud detection: produce, score, train, evaluate and watch transactions.')
+    .version(packageVersion(), '-V, --version', 'print the fraudstream version')
     .option('--config <path>', 'JSON config file: keys are long flag names, per command or top level')
     .showHelpAfterError('(run with --help for usage)');
   program.hook('preAction', (root, action) => applyConfigFile(root, action));
@@ -20,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(consumeCommand());
   program.addCommand(scoreCommand());
   program.addCommand(demoCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 

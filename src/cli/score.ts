@@ -1,11 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Command, Option } from 'commander';
+import type { RecordKeyMode } from '../events/index.js';
 import { createFeatureSet } from '../features/index.js';
 import { createLogger, type LogLevel, silentLogger } from '../logging/index.js';
 import { runInProcess } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { MemoryStore, type PersistResult, type ScoredTransaction, type Store } from '../store/index.js';
-import { intArg, seedOption } from './args.js';
+import { intArg, recordKeyOption, seedOption } from './args.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { addSimulatorSizeOptions, openSource } from './sources.js';
 
@@ -20,6 +21,7 @@ interface ScoreFlags {
   split: 'all' | 'train' | 'test';
   batchSize: number;
   logLevel?: LogLevel;
+  recordKey: RecordKeyMode;
 }
 
 export function scoreCommand(): Command {
@@ -39,6 +41,7 @@ export function scoreCommand(): Command {
         .default('all'),
     )
     .option('--batch-size <n>', 'records per batch', intArg, 500)
+    .addOption(recordKeyOption())
     .addOption(
       new Option('--log-level <level>', 'structured logs on stderr').choices([
         'silent',
@@ -55,7 +58,9 @@ export function scoreCommand(): Command {
 }
 
 async function runScore(flags: ScoreFlags): Promise<void> {
-  const bundle = await loadBundle(flags.models);
+  const bundle = await loadBundle(flags.models, {
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
   const featureSet = createFeatureSet(bundle.manifest.featureSet, { delayDays: bundle.manifest.delayDays });
   const memory = new MemoryStore();
   const out = flags.out ? createWriteStream(flags.out) : undefined;
@@ -74,6 +79,7 @@ async function runScore(flags: ScoreFlags): Promise<void> {
     featureSet,
     scorer: new Scorer(bundle),
     batchSize: flags.batchSize,
+    recordKey: flags.recordKey,
     ...(flags.count !== undefined && { count: flags.count }),
     logger: flags.logLevel ? createLogger(flags.logLevel) : silentLogger(),
     onBatch: (s) => line.update(`score: ${formatCount(s.persisted + s.deadLettered)} records`),
@@ -92,6 +98,7 @@ async function runScore(flags: ScoreFlags): Promise<void> {
   }
   const summary = {
     processed,
+    duplicates: c.duplicates,
     deadLettered: c.deadLettered,
     decisions: c.decisions,
     deadLetterReasons: reasons,
@@ -135,6 +142,7 @@ class ResultsFileStore implements Store {
   scoreSeries: Store['scoreSeries'] = (...args) => this.inner.scoreSeries(...args);
   counters: Store['counters'] = (...args) => this.inner.counters(...args);
   recentAlerts: Store['recentAlerts'] = (limit) => this.inner.recentAlerts(limit);
+  searchTransactions: Store['searchTransactions'] = (query) => this.inner.searchTransactions(query);
   close: Store['close'] = () => this.inner.close();
 }
 

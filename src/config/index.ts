@@ -64,13 +64,49 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | 
   return `${scheme}://${auth}${env.REDIS_HOST}:${env.REDIS_PORT ?? '6379'}`;
 }
 
-/** Replaces any password in a URL by `***` so the URL can be logged. Non-URLs are returned as is. */
+/** Query parameters whose values are secrets in the connection URLs people write. */
+const SECRET_PARAMS = /^(password|pass|pwd|secret|token|key|access_?key|secret_?key|auth)$/i;
+
+/** Stands in for a URL that cannot be parsed and so cannot be shown safely. */
+export const UNPARSEABLE_URL = '<unparseable URL, redacted>';
+
+/**
+ * Makes a URL (or anything given where a URL was expected) safe to log: a password becomes
+ * `***`, as do secret-looking query parameters (`?password=…`, `token`, `key`, …).
+ *
+ * Text `new URL` cannot parse is never returned as it is, because its credentials cannot be
+ * told apart reliably: anything before the last `@` of the authority is replaced by `***`, and
+ * other text that has a scheme (`redis://…`) becomes `<scheme>://<unparseable URL, redacted>`,
+ * and text with `:`, `/` or spaces becomes `<unparseable URL, redacted>`.
+ * Plain words without `:`, `@` or `/` (`memory`, a stream name) carry no credentials and are kept.
+ */
 export function redactUrl(url: string): string {
+  let u: URL;
   try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
+    u = new URL(url);
   } catch {
-    return url;
+    return redactUnparseable(url);
   }
+  // `user:pw@host` parses as scheme `user:` with an opaque path, and a password holding an
+  // unescaped `/` ends the authority early: URL parsing finds neither password, so treat both as text.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || u.pathname.includes('@')) return redactUnparseable(url);
+  if (u.password) u.password = '***';
+  for (const name of [...u.searchParams.keys()]) {
+    if (SECRET_PARAMS.test(name)) u.searchParams.set(name, '***');
+  }
+  return u.toString();
+}
+
+function redactUnparseable(text: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text);
+  const rest = scheme ? text.slice(scheme[0].length) : text;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    // Whatever sits before the last `@` may be `user:password`; the host after it is safe and useful.
+    const host = rest.slice(at + 1).replace(/[?#].*$/, '');
+    return `${scheme ? `${scheme[1]}://` : ''}***@${host}`;
+  }
+  if (scheme) return `${scheme[1]}://${UNPARSEABLE_URL}`;
+  if (/[:/\s]/.test(text)) return UNPARSEABLE_URL;
+  return text;
 }

@@ -6,12 +6,14 @@ export type { DashboardOptions, MetricsText, PipelineStatus, ResolvedDashboardOp
 export { DEFAULT_DASHBOARD_OPTIONS, resolveDashboardOptions } from './options.js';
 export { InvalidQueryError } from './query.js';
 export type { DashboardHandle } from './server.js';
-export { startDashboard } from './server.js';
+export { guardServer, isLoopback, registerDashboard, startDashboard } from './server.js';
 export type {
   DashboardSnapshot,
   DeadLetterSummary,
+  DriftView,
   PipelineSummary,
   SeriesSummary,
   SnapshotRequest,
 } from './snapshot.js';
 export { readSnapshot, SCORE_SERIES_LABELS } from './snapshot.js';
+export { DEFAULT_SEARCH_LIMIT, registerTransactionReads, searchQuery } from './transactions.js';

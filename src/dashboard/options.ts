@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Store } from '../store/index.js';
+import type { DriftView } from './snapshot.js';
 
 /** Options of {@link startDashboard}. Only `store` is required. */
 export interface DashboardOptions {
@@ -61,6 +62,12 @@ export interface DashboardOptions {
    */
   metrics?: MetricsText;
   /**
+   * Drift of live traffic (population stability index), read for each snapshot and shown on
+   * the page with a warning above its threshold.
+   * @default undefined (no drift panel figures)
+   */
+  drift?: () => DriftView | null | undefined;
+  /**
    * The consumer's failure state, read at each snapshot: dead letters of both destinations and
    * whether it is holding a batch on a failing store (a `ConsumerStats` fits).
    * @default undefined (the page shows the store's dead letters only)
@@ -94,10 +101,12 @@ export const DEFAULT_DASHBOARD_OPTIONS = {
   maxClients: 100,
   title: 'fraudstream',
   info: {},
-} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics' | 'pipeline'>;
+} as const satisfies Omit<Required<DashboardOptions>, 'store' | 'logger' | 'metrics' | 'drift' | 'pipeline'>;
 
-export type ResolvedDashboardOptions = Required<Omit<DashboardOptions, 'logger' | 'metrics' | 'pipeline'>> &
-  Pick<DashboardOptions, 'logger' | 'metrics' | 'pipeline'>;
+export type ResolvedDashboardOptions = Required<
+  Omit<DashboardOptions, 'logger' | 'metrics' | 'drift' | 'pipeline'>
+> &
+  Pick<DashboardOptions, 'logger' | 'metrics' | 'drift' | 'pipeline'>;
 
 /** Merges `options` over the defaults and validates them once; throws a {@link ConfigError}. */
 export function resolveDashboardOptions(options: DashboardOptions): ResolvedDashboardOptions {

@@ -50,6 +50,11 @@ export function renderPage(title: string): string {
       <p class="big" id="window-flagged">–</p>
       <p class="small">mean fraud score <span id="window-average">–</span></p>
     </article>
+    <article class="tile" id="drift-panel">
+      <h2>Drift (PSI)</h2>
+      <p class="big" id="drift-max">–</p>
+      <p class="small" id="drift-detail">not measured by this process</p>
+    </article>
     <article class="tile">
       <h2>Dead letters</h2>
       <p class="big" id="dead-letters">–</p>
@@ -70,11 +75,20 @@ export function renderPage(title: string): string {
     <article class="panel"><h2>Fraud vs non-fraud average score per 10 s</h2><div class="chart" id="chart-averages"></div></article>
   </section>
   <section class="panel">
-    <h2>Recent alerts</h2>
-    <table>
+    <h2>Recent alerts <span class="small">(click a row for its detail)</span></h2>
+    <table class="clickable">
       <thead><tr><th>time</th><th>decision</th><th>transaction</th><th>card</th><th>terminal</th><th class="num">amount</th><th class="num">score</th><th>reasons</th></tr></thead>
       <tbody id="alerts"><tr><td colspan="8" class="empty">no alerts yet</td></tr></tbody>
     </table>
+  </section>
+  <section class="panel" id="detail" hidden>
+    <h2>Transaction <span id="detail-title"></span> <button type="button" id="detail-close">close</button></h2>
+    <p class="small" id="detail-status"></p>
+    <dl id="detail-facts"></dl>
+    <h3>Reasons</h3>
+    <table><thead><tr><th>name</th><th>source</th><th class="num">contribution</th></tr></thead><tbody id="detail-reasons"></tbody></table>
+    <h3>Features</h3>
+    <table><thead><tr><th>feature</th><th class="num">value</th></tr></thead><tbody id="detail-features"></tbody></table>
   </section>
   <section class="panel">
     <h2>Series info</h2>

@@ -14,6 +14,8 @@ import { type DashboardOptions, type ResolvedDashboardOptions, resolveDashboardO
 import { renderPage } from './page.js';
 import { choiceParam, InvalidQueryError, intParam, type Query } from './query.js';
 import { type DashboardSnapshot, readSnapshot, SCORE_SERIES_LABELS, summarizePipeline } from './snapshot.js';
+import './route-docs.js';
+import { registerTransactionReads } from './transactions.js';
 
 /** A running dashboard. */
 export interface DashboardHandle {
@@ -76,41 +78,8 @@ function buildApp(
   info: () => Readonly<Record<string, string>>,
 ): FastifyInstance {
   const log = o.logger ?? silentLogger();
-  const { store } = o;
-  const assets = loadAssets();
-  const page = renderPage(o.title);
   const app = fastify({ logger: false, forceCloseConnections: 'idle' });
-  const events = new EventBroadcaster(o, () => snapshot(), log);
-
-  const snapshot = (): Promise<DashboardSnapshot> =>
-    readSnapshot(store, {
-      windowMs: o.windowMs,
-      alertLimit: o.alertLimit,
-      info: info(),
-      pipeline: o.pipeline?.(),
-    });
-  const minutesOf = (query: Query): number =>
-    intParam(query, 'minutes', 1, MAX_MINUTES, Math.round(o.windowMs / 60_000));
-
-  if (isLoopback(o.host)) {
-    // A page on another site can point a DNS name at 127.0.0.1 (DNS rebinding) and read this
-    // server as its own origin; a loopback server only answers requests addressed to loopback.
-    app.addHook('onRequest', async (request, reply) => {
-      if (!isLoopbackHostHeader(request.headers.host)) {
-        return reply
-          .code(403)
-          .send({ error: 'Forbidden', message: 'this dashboard only answers loopback hosts' });
-      }
-      return undefined;
-    });
-  }
-  app.addHook('onSend', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
-  });
-  // Before the server stops accepting: open event streams never end by themselves, and the
-  // server's close waits for every connection.
-  app.addHook('preClose', async () => events.close());
-
+  guardServer(app, o.host);
   app.setErrorHandler(async (err, _request, reply) => {
     if (err instanceof InvalidQueryError) {
       return reply.code(400).send({ error: 'Bad Request', message: err.message });
@@ -124,78 +93,173 @@ function buildApp(
       .code(404)
       .send({ error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
+  registerDashboard(app, o, info);
+  return app;
+}
 
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
-
-  app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
-    const asset = assets.get(request.params.name);
-    if (!asset) return reply.callNotFound();
-    return reply.type(asset.contentType).header('cache-control', 'no-cache').send(asset.body);
+/**
+ * What every server of this process adds in front of its routes: on loopback, an answer only to
+ * requests addressed to a loopback name, and the page's security headers on every response.
+ */
+export function guardServer(app: FastifyInstance, host: string): void {
+  if (isLoopback(host)) {
+    // A page on another site can point a DNS name at 127.0.0.1 (DNS rebinding) and read this
+    // server as its own origin; a loopback server only answers requests addressed to loopback.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!isLoopbackHostHeader(request.headers.host)) {
+        return reply
+          .code(403)
+          .send({ error: 'Forbidden', message: 'this server only answers loopback hosts' });
+      }
+      return undefined;
+    });
+  }
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
   });
+}
 
-  app.get('/api/snapshot', async () => snapshot());
+/**
+ * Registers the dashboard's routes (page, assets, `/events`, the read API under `/api/`,
+ * `/metrics`) on a fastify instance, so another server (`fraudstream serve`) can host the
+ * dashboard beside its own routes. The instance's error handler must answer
+ * {@link InvalidQueryError} with 400; any other error of these routes is a store failure.
+ */
+export function registerDashboard(
+  app: FastifyInstance,
+  o: ResolvedDashboardOptions,
+  info: () => Readonly<Record<string, string>>,
+): void {
+  const log = o.logger ?? silentLogger();
+  const { store } = o;
+  const assets = loadAssets();
+  const page = renderPage(o.title);
+  const events = new EventBroadcaster(o, () => snapshot(), log);
 
-  app.get('/metrics', async (_request, reply) => {
-    const { metrics } = o;
-    if (!metrics) {
-      return reply
-        .code(404)
-        .send({ error: 'Not Found', message: 'no metrics are collected by this process' });
-    }
-    return reply.type(metrics.contentType).send(await metrics.text());
-  });
+  const snapshot = (): Promise<DashboardSnapshot> =>
+    readSnapshot(store, {
+      windowMs: o.windowMs,
+      alertLimit: o.alertLimit,
+      info: info(),
+      drift: o.drift?.() ?? null,
+      pipeline: o.pipeline?.(),
+    });
+  const minutesOf = (query: Query): number =>
+    intParam(query, 'minutes', 1, MAX_MINUTES, Math.round(o.windowMs / 60_000));
 
-  app.get('/api/summary', async () => {
-    const s = await snapshot();
-    return {
-      atMs: s.atMs,
-      windowMs: s.windowMs,
-      totals: s.totals,
-      transactionsPerSecond: s.transactionsPerSecond,
-      window: s.window,
-      latestFraudulent: s.latestFraudulent,
-      series: s.series,
-      info: s.info,
-      pipeline: s.pipeline,
-    };
-  });
+  // Before the server stops accepting: open event streams never end by themselves, and the
+  // server's close waits for every connection.
+  app.addHook('preClose', async () => events.close());
 
-  app.get<{ Querystring: Query }>('/api/counters', async (request) => {
-    const intervalMs = choiceParam(request.query, 'interval', COUNTER_INTERVALS_MS, 10_000);
-    const minutes = minutesOf(request.query);
-    const toMs = Date.now();
-    const fromMs = toMs - minutes * 60_000;
-    return { intervalMs, fromMs, toMs, buckets: await store.counters(intervalMs, fromMs, toMs) };
-  });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(page),
+  );
 
-  app.get<{ Params: { name: string }; Querystring: Query }>('/api/series/:name', async (request, reply) => {
-    const name = request.params.name;
-    if (!(SCORE_SERIES as readonly string[]).includes(name)) {
-      return reply
-        .code(404)
-        .send({ error: 'Not Found', message: `no series "${name}"; series are ${SCORE_SERIES.join(', ')}` });
-    }
-    const bucketMs = intParam(request.query, 'bucket', 1_000, 3_600_000, 10_000);
-    const type = choiceParam(request.query, 'type', AGGREGATIONS, 'avg');
-    const minutes = minutesOf(request.query);
-    const toMs = Date.now();
-    const fromMs = toMs - minutes * 60_000;
-    // Always aggregated: a raw range of `fraud-ts` holds every transaction of the period.
-    const points = await store.scoreSeries(name as ScoreSeriesName, fromMs, toMs, { bucketMs, type });
-    return { name, labels: SCORE_SERIES_LABELS, bucketMs, type, fromMs, toMs, points };
-  });
+  app.get<{ Params: { name: string } }>(
+    '/assets/:name',
+    { schema: { hide: true } },
+    async (request, reply) => {
+      const asset = assets.get(request.params.name);
+      if (!asset) return reply.callNotFound();
+      return reply.type(asset.contentType).header('cache-control', 'no-cache').send(asset.body);
+    },
+  );
 
-  app.get<{ Querystring: Query }>('/api/alerts', async (request) => ({
-    alerts: await store.recentAlerts(intParam(request.query, 'limit', 1, MAX_LIMIT, o.alertLimit)),
-  }));
+  app.get(
+    '/api/snapshot',
+    { schema: { summary: 'Everything the dashboard page shows, once', tags: ['dashboard'] } },
+    async () => snapshot(),
+  );
 
-  app.get<{ Querystring: Query }>('/api/dead-letters', async (request) => {
-    const limit = intParam(request.query, 'limit', 1, MAX_LIMIT, 20);
-    const [count, items] = await Promise.all([store.countDeadLetters(), store.recentDeadLetters(limit)]);
-    return { count, deadLetters: items };
-  });
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics (text format)', tags: ['operations'] } },
+    async (_request, reply) => {
+      const { metrics } = o;
+      if (!metrics) {
+        return reply
+          .code(404)
+          .send({ error: 'Not Found', message: 'no metrics are collected by this process' });
+      }
+      return reply.type(metrics.contentType).send(await metrics.text());
+    },
+  );
 
-  app.get('/events', (_request, reply) => {
+  app.get(
+    '/api/summary',
+    { schema: { summary: 'Totals, rates, window figures, series info and drift', tags: ['dashboard'] } },
+    async () => {
+      const s = await snapshot();
+      return {
+        atMs: s.atMs,
+        windowMs: s.windowMs,
+        totals: s.totals,
+        transactionsPerSecond: s.transactionsPerSecond,
+        window: s.window,
+        latestFraudulent: s.latestFraudulent,
+        series: s.series,
+        drift: s.drift,
+        info: s.info,
+        pipeline: s.pipeline,
+      };
+    },
+  );
+
+  app.get<{ Querystring: Query }>(
+    '/api/counters',
+    { schema: { summary: 'Counter buckets of the store', tags: ['dashboard'] } },
+    async (request) => {
+      const intervalMs = choiceParam(request.query, 'interval', COUNTER_INTERVALS_MS, 10_000);
+      const minutes = minutesOf(request.query);
+      const toMs = Date.now();
+      const fromMs = toMs - minutes * 60_000;
+      return { intervalMs, fromMs, toMs, buckets: await store.counters(intervalMs, fromMs, toMs) };
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: Query }>(
+    '/api/series/:name',
+    { schema: { summary: 'A score series, aggregated', tags: ['dashboard'] } },
+    async (request, reply) => {
+      const name = request.params.name;
+      if (!(SCORE_SERIES as readonly string[]).includes(name)) {
+        return reply.code(404).send({
+          error: 'Not Found',
+          message: `no series "${name}"; series are ${SCORE_SERIES.join(', ')}`,
+        });
+      }
+      const bucketMs = intParam(request.query, 'bucket', 1_000, 3_600_000, 10_000);
+      const type = choiceParam(request.query, 'type', AGGREGATIONS, 'avg');
+      const minutes = minutesOf(request.query);
+      const toMs = Date.now();
+      const fromMs = toMs - minutes * 60_000;
+      // Always aggregated: a raw range of `fraud-ts` holds every transaction of the period.
+      const points = await store.scoreSeries(name as ScoreSeriesName, fromMs, toMs, { bucketMs, type });
+      return { name, labels: SCORE_SERIES_LABELS, bucketMs, type, fromMs, toMs, points };
+    },
+  );
+
+  app.get<{ Querystring: Query }>(
+    '/api/alerts',
+    { schema: { summary: 'Newest alerts first', tags: ['dashboard'] } },
+    async (request) => ({
+      alerts: await store.recentAlerts(intParam(request.query, 'limit', 1, MAX_LIMIT, o.alertLimit)),
+    }),
+  );
+
+  app.get<{ Querystring: Query }>(
+    '/api/dead-letters',
+    { schema: { summary: 'Dead-letter count and the newest dead letters', tags: ['dashboard'] } },
+    async (request) => {
+      const limit = intParam(request.query, 'limit', 1, MAX_LIMIT, 20);
+      const [count, items] = await Promise.all([store.countDeadLetters(), store.recentDeadLetters(limit)]);
+      return { count, deadLetters: items };
+    },
+  );
+
+  registerTransactionReads(app, store);
+
+  app.get('/events', { schema: { hide: true } }, (_request, reply) => {
     if (!events.accepts()) {
       void reply.code(503).send({ error: 'Service Unavailable', message: 'too many open event streams' });
       return;
@@ -203,8 +267,6 @@ function buildApp(
     reply.hijack();
     events.add(reply);
   });
-
-  return app;
 }
 
 /**
@@ -287,7 +349,8 @@ function errorLabel(err: unknown): string {
   return err instanceof FraudstreamError ? err.name : 'the store could not be read';
 }
 
-function isLoopback(host: string): boolean {
+/** Whether a listening host is this machine's loopback. */
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 

@@ -67,8 +67,27 @@ export interface DashboardSnapshot {
   deadLetters: DeadLetterSummary[];
   /** Facts about the run (see `DashboardOptions.info`). */
   info: Readonly<Record<string, string>>;
+  /** Drift of live traffic from the training data; null when the process measures none. */
+  drift: DriftView | null;
   /** The consumer's failure state; null when the dashboard serves no consumer. */
   pipeline: PipelineSummary | null;
+}
+
+/**
+ * Population stability index of live traffic against the training distribution, as the
+ * process that scores measures it (the dashboard only shows it).
+ */
+export interface DriftView {
+  /** PSI of the fraud score; null until the window holds enough transactions. */
+  score: number | null;
+  /** PSI per feature, by name; null for a feature that cannot be measured yet. */
+  features: Record<string, number | null>;
+  /** The largest of all the figures above; null when none is known. */
+  max: number | null;
+  /** Transactions in the sliding window the figures are computed over. */
+  samples: number;
+  /** PSI above which drift is worth a warning (0.2 is the usual rule of thumb). */
+  warnAbove: number;
 }
 
 /** The consumer's failure state as the page shows it. */
@@ -127,6 +146,7 @@ export interface SnapshotRequest {
   alertLimit: number;
   info: Readonly<Record<string, string>>;
   nowMs?: number;
+  drift?: DriftView | null;
   pipeline?: PipelineStatus | undefined;
 }
 
@@ -179,6 +199,7 @@ export async function readSnapshot(store: Store, request: SnapshotRequest): Prom
     alerts,
     deadLetters: recentDead.map(summarizeDeadLetter),
     info: request.info,
+    drift: request.drift ?? null,
     pipeline: summarizePipeline(request.pipeline, atMs),
   };
 }

@@ -10,8 +10,10 @@
  * - {@link EventTimeError}: a record's event time is too far ahead of the stream's; it is dead-lettered.
  * - {@link StallError}: the store kept failing longer than the consumer may wait.
  * - {@link ConfigError}: options, flags or a config file are invalid; raised once at construction.
+ * - {@link BundleError}: a model bundle is unreadable, corrupted, or incompatible with the running state.
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
  * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
+ * - {@link BadRequestError}: an HTTP request is malformed (answered with 400, field and reason).
  */
 
 /** Base class of every error fraudstream throws on purpose. */
@@ -107,6 +109,22 @@ export class ConfigError extends FraudstreamError {
   override name = 'ConfigError';
 }
 
+/**
+ * A model bundle cannot be used: unreadable, malformed, a model file whose SHA-256 differs from
+ * the manifest's (corrupted or changed after training), or — on a hot reload — incompatible with
+ * the running feature state. A {@link ConfigError}, so callers that stop on bad configuration
+ * stop on it too.
+ */
+export class BundleError extends ConfigError {
+  override name = 'BundleError';
+  /** The bundle directory. */
+  readonly dir: string;
+  constructor(dir: string, message: string, options?: { cause?: unknown }) {
+    super(`model bundle ${dir}: ${message}`, options);
+    this.dir = dir;
+  }
+}
+
 /** A requested capability is not available (not built yet, or missing from the environment). */
 export class NotAvailableError extends FraudstreamError {
   override name = 'NotAvailableError';
@@ -136,6 +154,29 @@ export class ListenError extends FraudstreamError {
     this.host = host;
     this.port = port;
     this.code = code;
+  }
+}
+
+/** One thing wrong with a request: where and why. */
+export interface RequestIssue {
+  /** Path of the offending field, e.g. `transactions[3].amount`, or `body`. */
+  field: string;
+  reason: string;
+}
+
+/** An HTTP request that cannot be served as sent (answered with 400, nothing done). */
+export class BadRequestError extends FraudstreamError {
+  override name = 'BadRequestError';
+  /** Every problem found, the first one also in {@link field} and {@link reason}. */
+  readonly issues: readonly RequestIssue[];
+  readonly field: string;
+  readonly reason: string;
+  constructor(issues: readonly RequestIssue[]) {
+    const first = issues[0] ?? { field: 'body', reason: 'is not valid' };
+    super(`${first.field}: ${first.reason}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`);
+    this.issues = issues;
+    this.field = first.field;
+    this.reason = first.reason;
   }
 }
 

@@ -12,13 +12,26 @@ export {
   SPARKOV_FEATURE_COLUMNS,
   SPARKOV_REQUIRED_COLUMNS,
 } from './sparkov.js';
-export type { Channel, Feedback, Label, PayloadFormat, Transaction } from './transaction.js';
-export { CREDITCARD_COLUMNS, creditcardFeatures, PAYLOAD_FORMATS, recordKey } from './transaction.js';
+export type { Channel, Feedback, Label, PayloadFormat, RecordKeyMode, Transaction } from './transaction.js';
 export {
+  CREDITCARD_COLUMNS,
+  creditcardFeatures,
+  DEFAULT_RECORD_KEY_MODE,
+  isRecordKeyMode,
+  PAYLOAD_FORMATS,
+  RECORD_KEY_MODES,
+  recordKey,
+} from './transaction.js';
+export type { ParseLimits } from './validation.js';
+export {
+  DEFAULT_PARSE_LIMITS,
   formatPythonFloat,
   MAX_AMOUNT,
+  MAX_EXTRA_CHARS,
+  MAX_EXTRA_DEPTH,
   MAX_PAYLOAD_BYTES,
   MAX_TIMESTAMP_MS,
   MIN_TIMESTAMP_MS,
   parseUtcDateTime,
+  resolveParseLimits,
 } from './validation.js';

@@ -7,14 +7,18 @@ import { CREDITCARD_COLUMNS, creditcardFeatures, type Transaction } from './tran
 import {
   channelFrom,
   checkAmount,
+  checkExtra,
   checkTimestamp,
+  DEFAULT_PARSE_LIMITS,
   formatPythonFloat,
   formatUtcDateTime,
   labelFrom,
+  type ParseLimits,
   parseDecimal,
   parseUtcDateTime,
   payloadObject,
   quote,
+  resolveParseLimits,
   setOwn,
   unexpected,
 } from './validation.js';
@@ -34,19 +38,27 @@ const LABEL_FIELDS = ['Class', 'label'] as const;
  * `id` is `metadata[1]` (the lab sends the literal `random_id`), the time is `metadata[0]`
  * read as UTC, the channel `metadata[2]` lower-cased, features are the 30 numbers by column
  * name, and `cardId`/`terminalId` are `''` because the envelope has none. A top-level `Class`
- * or `label` of 0/1 becomes the label; any other extra field is kept in `extra`.
+ * or `label` of 0/1 becomes the label; any other extra field is kept in `extra`, within
+ * `limits` (see {@link ParseLimits}).
  */
-export function parseLabEnvelope(payload: string | Uint8Array): Transaction | ParseError {
+export function parseLabEnvelope(
+  payload: string | Uint8Array,
+  limits?: ParseLimits,
+): Transaction | ParseError {
   try {
-    const obj = payloadObject(payload);
-    return obj instanceof ParseError ? obj : labFromObject(obj);
+    const resolved = resolveParseLimits(limits);
+    const obj = payloadObject(payload, resolved.maxPayloadBytes);
+    return obj instanceof ParseError ? obj : labFromObject(obj, resolved);
   } catch (error) {
     return unexpected(error);
   }
 }
 
 /** @internal Lab envelope from an already-parsed JSON object. */
-export function labFromObject(obj: Record<string, unknown>): Transaction | ParseError {
+export function labFromObject(
+  obj: Record<string, unknown>,
+  limits: Readonly<Required<ParseLimits>> = DEFAULT_PARSE_LIMITS,
+): Transaction | ParseError {
   const data = obj.data;
   if (typeof data !== 'string')
     return new ParseError('data', `expected a string of 30 numbers, got ${quote(data)}`);
@@ -101,7 +113,11 @@ export function labFromObject(obj: Record<string, unknown>): Transaction | Parse
     extra ??= {};
     setOwn(extra, key, value);
   }
-  if (extra !== undefined) tx.extra = extra;
+  if (extra !== undefined) {
+    const tooBig = checkExtra(extra, limits);
+    if (tooBig !== undefined) return tooBig;
+    tx.extra = extra;
+  }
   return tx;
 }
 

@@ -7,13 +7,17 @@ import type { Transaction } from './transaction.js';
 import {
   channelFrom,
   checkAmount,
+  checkExtra,
   checkTimestamp,
+  DEFAULT_PARSE_LIMITS,
   identifierFrom,
   labelFrom,
+  type ParseLimits,
   parseJsonObject,
   parseUtcDateTime,
   payloadText,
   quote,
+  resolveParseLimits,
   setOwn,
   unexpected,
 } from './validation.js';
@@ -41,21 +45,29 @@ const KNOWN = new Set<string>([...NATIVE_FIELDS, 'timestampMs']);
  * - `cardId`, `terminalId` (string or integer; integers beyond 2^53 are read digit-exact from
  *   the text), `channel` (lower-cased), `features` (name → finite number) and `label` (0/1)
  *   are optional; `null` counts as absent.
- * - Any other field is kept in `extra`.
+ * - Any other field is kept in `extra`, within `limits` (see {@link ParseLimits}).
  */
-export function parseNativeTransaction(payload: string | Uint8Array): Transaction | ParseError {
+export function parseNativeTransaction(
+  payload: string | Uint8Array,
+  limits?: ParseLimits,
+): Transaction | ParseError {
   try {
-    const text = payloadText(payload);
+    const resolved = resolveParseLimits(limits);
+    const text = payloadText(payload, resolved.maxPayloadBytes);
     if (text instanceof ParseError) return text;
     const obj = parseJsonObject(text);
-    return obj instanceof ParseError ? obj : nativeFromObject(obj, text);
+    return obj instanceof ParseError ? obj : nativeFromObject(obj, text, resolved);
   } catch (error) {
     return unexpected(error);
   }
 }
 
 /** @internal Native record from an already-parsed object; `json` is its text when known. */
-export function nativeFromObject(obj: Record<string, unknown>, json?: string): Transaction | ParseError {
+export function nativeFromObject(
+  obj: Record<string, unknown>,
+  json?: string,
+  limits: Readonly<Required<ParseLimits>> = DEFAULT_PARSE_LIMITS,
+): Transaction | ParseError {
   const id = identifierFrom(obj.id, 'id', json);
   if (id === undefined) return new ParseError('id', `expected a string or number, got ${quote(obj.id)}`);
 
@@ -128,7 +140,11 @@ export function nativeFromObject(obj: Record<string, unknown>, json?: string): T
     extra ??= {};
     setOwn(extra, key, obj[key]);
   }
-  if (extra !== undefined) tx.extra = extra;
+  if (extra !== undefined) {
+    const tooBig = checkExtra(extra, limits);
+    if (tooBig !== undefined) return tooBig;
+    tx.extra = extra;
+  }
   return tx;
 }
 

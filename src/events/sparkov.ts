@@ -7,15 +7,19 @@ import { splitCsvLine } from './csv.js';
 import type { Transaction } from './transaction.js';
 import {
   checkAmount,
+  checkExtra,
   checkTimestamp,
+  DEFAULT_PARSE_LIMITS,
   identifierFrom,
   labelFrom,
   numberFrom,
+  type ParseLimits,
   parseJsonObject,
   parseUtcDateTime,
   payloadObject,
   payloadText,
   quote,
+  resolveParseLimits,
   setOwn,
   unexpected,
 } from './validation.js';
@@ -77,21 +81,23 @@ const MAPPED = new Set<string>([...SPARKOV_REQUIRED_COLUMNS, ...SPARKOV_FEATURE_
  * `long`, `city_pop`, `merch_lat`, `merch_long`, `unix_time` where present. The channel comes
  * from the category, whose suffix says how the card was used: `*_net` → `'web'`,
  * `*_pos` → `'store'`, anything else → `'unknown'`. All other columns (the row index,
- * `category`, cardholder fields) are kept in `extra`. Empty strings count as absent.
+ * `category`, cardholder fields) are kept in `extra`, within `limits` (see {@link ParseLimits}).
+ * Empty strings count as absent.
  */
-export function parseSparkovRecord(record: unknown): Transaction | ParseError {
+export function parseSparkovRecord(record: unknown, limits?: ParseLimits): Transaction | ParseError {
   try {
+    const resolved = resolveParseLimits(limits);
     let json: string | undefined;
     let obj: Record<string, unknown> | ParseError;
     if (typeof record === 'string' || record instanceof Uint8Array) {
-      const text = payloadText(record);
+      const text = payloadText(record, resolved.maxPayloadBytes);
       if (text instanceof ParseError) return text;
       json = text;
       obj = parseJsonObject(text);
     } else {
-      obj = payloadObject(record);
+      obj = payloadObject(record, resolved.maxPayloadBytes);
     }
-    return obj instanceof ParseError ? obj : sparkovFromObject(obj, json);
+    return obj instanceof ParseError ? obj : sparkovFromObject(obj, json, resolved);
   } catch (error) {
     return unexpected(error);
   }
@@ -105,9 +111,11 @@ export function parseSparkovRecord(record: unknown): Transaction | ParseError {
 export function parseSparkovCsvLine(
   line: string,
   columns: readonly string[] = SPARKOV_COLUMNS,
+  limits?: ParseLimits,
 ): Transaction | ParseError {
   try {
-    const text = payloadText(line);
+    const resolved = resolveParseLimits(limits);
+    const text = payloadText(line, resolved.maxPayloadBytes);
     if (text instanceof ParseError) return text;
     const fields = splitCsvLine(text);
     if (fields === undefined) return new ParseError('line', `malformed CSV quoting in ${quote(text)}`);
@@ -116,7 +124,7 @@ export function parseSparkovCsvLine(
     }
     const obj: Record<string, unknown> = {};
     for (let i = 0; i < fields.length; i++) setOwn(obj, columns[i]!, fields[i]);
-    return sparkovFromObject(obj, undefined);
+    return sparkovFromObject(obj, undefined, resolved);
   } catch (error) {
     return unexpected(error);
   }
@@ -126,6 +134,7 @@ export function parseSparkovCsvLine(
 export function sparkovFromObject(
   obj: Record<string, unknown>,
   json: string | undefined,
+  limits: Readonly<Required<ParseLimits>> = DEFAULT_PARSE_LIMITS,
 ): Transaction | ParseError {
   const id = requiredText(obj, 'trans_num', json);
   if (id instanceof ParseError) return id;
@@ -176,7 +185,11 @@ export function sparkovFromObject(
     extra ??= {};
     setOwn(extra, key, obj[key]);
   }
-  if (extra !== undefined) tx.extra = extra;
+  if (extra !== undefined) {
+    const tooBig = checkExtra(extra, limits);
+    if (tooBig !== undefined) return tooBig;
+    tx.extra = extra;
+  }
   return tx;
 }
 

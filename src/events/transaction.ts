@@ -15,9 +15,9 @@ export type Label = 0 | 1;
 
 export interface Transaction {
   /**
-   * Identifier as sent by the producer. Not trusted to be unique: the reference lab sends the
-   * literal `random_id` for every record, so the consumer keys documents by transport position
-   * when ids repeat (see {@link recordKey}).
+   * Identifier as sent by the producer. Not always unique: the reference lab sends the literal
+   * `random_id` for every record, so lab records are keyed by id and transport position
+   * (see {@link recordKey}).
    */
   id: string;
   /** Event time, epoch milliseconds UTC. */
@@ -104,9 +104,37 @@ export function creditcardFeatures(v: ArrayLike<number>): Record<string, number>
 }
 
 /**
- * The unique key of a record in the pipeline: its own id, qualified by its transport position
- * (stream entry id, Kinesis sequence number, line number) because ids can repeat.
+ * How the pipeline forms a record's unique key, on which documents, series points and counters
+ * are idempotent:
+ *
+ * - `'id'`: the transaction id alone, so a transaction produced twice (a producer retry, a
+ *   replayed file) is stored once and counted as a duplicate. Right when ids are unique.
+ * - `'id@position'`: the id qualified by the transport position (stream entry id, Kinesis
+ *   `shard/sequence`, line), so only a redelivery of the same entry is a duplicate. Right when
+ *   ids repeat: the reference lab sends the literal `random_id` for every record.
+ * - `'auto'`: `'id'` for the formats whose ids identify a transaction (native JSON, Sparkov's
+ *   `trans_num` hash), `'id@position'` for lab envelopes and for empty ids.
  */
-export function recordKey(tx: Pick<Transaction, 'id'>, position: string): string {
+export const RECORD_KEY_MODES = ['auto', 'id', 'id@position'] as const;
+export type RecordKeyMode = (typeof RECORD_KEY_MODES)[number];
+
+/** Native and Sparkov records by id, lab envelopes by id and position (see {@link RECORD_KEY_MODES}). */
+export const DEFAULT_RECORD_KEY_MODE: RecordKeyMode = 'auto';
+
+/**
+ * The unique key of a record in the pipeline: its own id, qualified by its transport position
+ * where ids cannot be trusted to be unique (see {@link RecordKeyMode}).
+ */
+export function recordKey(
+  tx: Pick<Transaction, 'id' | 'format'>,
+  position: string,
+  mode: RecordKeyMode = DEFAULT_RECORD_KEY_MODE,
+): string {
+  if (mode === 'id' || (mode === 'auto' && tx.format !== 'lab' && tx.id.length > 0)) return tx.id;
   return `${tx.id}@${position}`;
+}
+
+/** Checks a record key mode given as text (a flag or config value). */
+export function isRecordKeyMode(value: unknown): value is RecordKeyMode {
+  return (RECORD_KEY_MODES as readonly unknown[]).includes(value);
 }

@@ -1,11 +1,63 @@
 /**
- * Shared building blocks of the parsers: payload limits, strict number and date parsing, and
+ * Shared building blocks of the parsers: structural limits, strict number and date parsing, and
  * error reasons that quote the bad value. Internal to `events/`; only the limits are public.
  */
-import { ParseError } from '../errors/index.js';
+import { ConfigError, ParseError } from '../errors/index.js';
 
 /** Largest accepted payload, in UTF-8 bytes. Checked before any JSON parsing so a huge record costs nothing. */
 export const MAX_PAYLOAD_BYTES = 65536;
+
+/**
+ * Deepest nesting of objects and arrays inside one unknown field's value: `{"note": 1}` nests
+ * 0 levels, `{"note": [[1]]}` 2. Stores and logs serialise these values recursively; a value
+ * nested thousands of levels deep parses fine but overflows the stack of `JSON.stringify` later.
+ */
+export const MAX_EXTRA_DEPTH = 32;
+
+/**
+ * Most characters the unknown fields of one record may take as JSON: `{"key":value,…}` as
+ * `JSON.stringify` writes it, in UTF-16 code units, with strings counted before escaping. They
+ * are stored with every transaction, so they must not crowd out the fields the pipeline uses.
+ */
+export const MAX_EXTRA_CHARS = 16384;
+
+/** Structural limits every parser enforces on a record before it becomes a transaction. */
+export interface ParseLimits {
+  /**
+   * Largest payload in UTF-8 bytes; bigger ones are refused before any JSON parsing.
+   * @default 65536 ({@link MAX_PAYLOAD_BYTES})
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Deepest nesting of objects/arrays inside one unknown field.
+   * @default 32 ({@link MAX_EXTRA_DEPTH})
+   */
+  maxExtraDepth?: number;
+  /**
+   * Most JSON characters all unknown fields of a record may take together.
+   * @default 16384 ({@link MAX_EXTRA_CHARS})
+   */
+  maxExtraChars?: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: Readonly<Required<ParseLimits>> = Object.freeze({
+  maxPayloadBytes: MAX_PAYLOAD_BYTES,
+  maxExtraDepth: MAX_EXTRA_DEPTH,
+  maxExtraChars: MAX_EXTRA_CHARS,
+});
+
+/** Merges limits with the defaults and validates them; throws a {@link ConfigError} naming the bad one. */
+export function resolveParseLimits(limits?: ParseLimits): Readonly<Required<ParseLimits>> {
+  if (limits === undefined || limits === DEFAULT_PARSE_LIMITS) return DEFAULT_PARSE_LIMITS;
+  const o = { ...DEFAULT_PARSE_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(o)) {
+    const min = name === 'maxExtraDepth' ? 0 : 1;
+    if (!(Number.isInteger(value) && value >= min)) {
+      throw new ConfigError(`parse limit ${name} must be an integer >= ${min}, got ${value}`);
+    }
+  }
+  return o;
+}
 
 /**
  * Largest accepted amount. Card transactions above ten million currency units are data errors
@@ -43,18 +95,18 @@ export function quote(value: unknown): string {
  * Turns a string or UTF-8 bytes into text, enforcing {@link MAX_PAYLOAD_BYTES} first and
  * rejecting empty payloads. A leading byte-order mark is dropped.
  */
-export function payloadText(payload: unknown): string | ParseError {
+export function payloadText(payload: unknown, maxBytes: number = MAX_PAYLOAD_BYTES): string | ParseError {
   let text: string;
   if (typeof payload === 'string') {
     // UTF-8 never takes fewer bytes than UTF-16 code units, so only long strings need measuring.
-    if (payload.length > MAX_PAYLOAD_BYTES) return tooLarge(payload.length);
-    if (payload.length * 3 > MAX_PAYLOAD_BYTES) {
+    if (payload.length > maxBytes) return tooLarge(payload.length, maxBytes);
+    if (payload.length * 3 > maxBytes) {
       const bytes = Buffer.byteLength(payload, 'utf8');
-      if (bytes > MAX_PAYLOAD_BYTES) return tooLarge(bytes);
+      if (bytes > maxBytes) return tooLarge(bytes, maxBytes);
     }
     text = payload;
   } else if (payload instanceof Uint8Array) {
-    if (payload.byteLength > MAX_PAYLOAD_BYTES) return tooLarge(payload.byteLength);
+    if (payload.byteLength > maxBytes) return tooLarge(payload.byteLength, maxBytes);
     try {
       text = utf8.decode(payload);
     } catch {
@@ -68,8 +120,108 @@ export function payloadText(payload: unknown): string | ParseError {
   return text;
 }
 
-function tooLarge(size: number): ParseError {
-  return new ParseError('payload', `payload of ${size} bytes exceeds the limit of ${MAX_PAYLOAD_BYTES}`);
+function tooLarge(size: number, maxBytes: number): ParseError {
+  return new ParseError('payload', `payload of ${size} bytes exceeds the limit of ${maxBytes}`);
+}
+
+/** Marks a value nested deeper than allowed; sizes are never negative. */
+const TOO_DEEP = -1;
+
+/**
+ * Checks the unknown fields of a record against {@link ParseLimits.maxExtraDepth} and
+ * {@link ParseLimits.maxExtraChars}. Returns a {@link ParseError} naming the first field past a
+ * limit, or undefined. The walk stops as soon as a limit is passed, so a hostile record costs
+ * no more than the text that was parsed; records without unknown fields cost nothing.
+ */
+export function checkExtra(
+  extra: Record<string, unknown>,
+  limits: Readonly<Required<ParseLimits>>,
+): ParseError | undefined {
+  const { maxExtraDepth, maxExtraChars } = limits;
+  // Braces of the object that holds them, then `"key":value` per field and the commas between.
+  let total = 2;
+  let separator = 0;
+  for (const key of Object.keys(extra)) {
+    const size = jsonChars(extra[key], maxExtraDepth, maxExtraChars - total);
+    if (size === TOO_DEEP) {
+      return new ParseError(
+        fieldName(key),
+        `unknown field nested deeper than ${maxExtraDepth} levels of objects or arrays`,
+      );
+    }
+    total += separator + key.length + 3 + size;
+    separator = 1;
+    if (total > maxExtraChars) {
+      return new ParseError(
+        fieldName(key),
+        `unknown fields take more than ${maxExtraChars} characters of JSON (the limit of unknown fields)`,
+      );
+    }
+  }
+  return undefined;
+}
+
+function fieldName(key: string): string {
+  return key.length > QUOTE_LIMIT ? `${key.slice(0, QUOTE_LIMIT)}…` : key;
+}
+
+/**
+ * Length of `value` as `JSON.stringify` writes it, except that strings and keys are counted
+ * without escapes (cheap, and escapes can only add), or {@link TOO_DEEP} when it nests more
+ * than `depthLeft` levels. Stops counting once past `budget`: the caller only needs
+ * to know that the limit is passed.
+ */
+function jsonChars(value: unknown, depthLeft: number, budget: number): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+      return Number.isFinite(value) ? numberChars(value) : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (depthLeft === 0) return TOO_DEEP;
+      let size = 2;
+      let separator = 0;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length && size <= budget; i++) {
+          const item = jsonChars(value[i], depthLeft - 1, budget - size);
+          if (item === TOO_DEEP) return TOO_DEEP;
+          size += separator + item;
+          separator = 1;
+        }
+      } else {
+        const obj = value as Record<string, unknown>;
+        for (const key in obj) {
+          if (size > budget) break;
+          if (!Object.hasOwn(obj, key)) continue;
+          const item = jsonChars(obj[key], depthLeft - 1, budget - size);
+          if (item === TOO_DEEP) return TOO_DEEP;
+          size += separator + key.length + 3 + item;
+          separator = 1;
+        }
+      }
+      return size;
+    }
+    default:
+      // undefined, functions and symbols: JSON.stringify leaves them out. Parsed JSON has none.
+      return 0;
+  }
+}
+
+/** Characters of a finite number in JSON; small integers, the common case, without building a string. */
+function numberChars(value: number): number {
+  if (Number.isInteger(value) && value > -1e9 && value < 1e9) {
+    let n = value < 0 ? 2 : 1;
+    let v = value < 0 ? -value : value;
+    while (v >= 10) {
+      v = Math.floor(v / 10);
+      n++;
+    }
+    return n;
+  }
+  return String(value).length;
 }
 
 /** Parses JSON text that must hold an object. One `JSON.parse`, errors become {@link ParseError}. */
@@ -88,9 +240,12 @@ export function parseJsonObject(text: string): Record<string, unknown> | ParseEr
 }
 
 /** Reads a payload that is text, bytes or an already-parsed object into a plain object. */
-export function payloadObject(payload: unknown): Record<string, unknown> | ParseError {
+export function payloadObject(
+  payload: unknown,
+  maxBytes: number = MAX_PAYLOAD_BYTES,
+): Record<string, unknown> | ParseError {
   if (typeof payload === 'string' || payload instanceof Uint8Array) {
-    const text = payloadText(payload);
+    const text = payloadText(payload, maxBytes);
     return typeof text === 'string' ? parseJsonObject(text) : text;
   }
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {

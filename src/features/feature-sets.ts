@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, NotAvailableError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
 import { CREDITCARD_COLUMNS } from '../events/index.js';
 import { CARD_HISTORY_STRIDE, type CardHistoryState, MemoryCardHistoryState } from './card-history.js';
@@ -100,6 +100,11 @@ class CreditcardFeatureSet implements FeatureSet {
     }
   }
 
+  /** Stateless: a dry run computes exactly what {@link extract} does. */
+  peek(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    return this.extract(batch, out);
+  }
+
   async feedback(_items: readonly Feedback[]): Promise<void> {}
 }
 
@@ -198,6 +203,22 @@ class TransactionsFeatureSet implements FeatureSet {
   }
 
   async extract(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    await this.compute(batch, out, false);
+  }
+
+  async peek(batch: readonly Transaction[], out: Float64Array): Promise<void> {
+    if (!this.state.peek) {
+      throw new NotAvailableError('this window state cannot be read without updating it (no dry run)');
+    }
+    if (this.history) {
+      throw new NotAvailableError(
+        'transactions-plus has no dry run yet: the card history cannot be read without updating it',
+      );
+    }
+    await this.compute(batch, out, true);
+  }
+
+  private async compute(batch: readonly Transaction[], out: Float64Array, peek: boolean): Promise<void> {
     const width = this.featureNames.length;
     checkOut(out, batch.length, width);
     const n = batch.length;
@@ -228,11 +249,15 @@ class TransactionsFeatureSet implements FeatureSet {
       if (this.history) historyOut = new Float64Array(n * CARD_HISTORY_STRIDE);
     }
     try {
-      // Independent states (one per card and terminal, one per card): both run in one round trip's time.
-      await Promise.all([
-        this.state.updateAndRead(events, aggregates),
-        this.history && historyOut ? this.history.updateAndRead(events, historyOut) : undefined,
-      ]);
+      if (peek) {
+        await this.state.peek!(events, aggregates);
+      } else {
+        // Independent states (one per card and terminal, one per card): both run in one round trip's time.
+        await Promise.all([
+          this.state.updateAndRead(events, aggregates),
+          this.history && historyOut ? this.history.updateAndRead(events, historyOut) : undefined,
+        ]);
+      }
     } finally {
       if (shared) this.busy = false;
     }

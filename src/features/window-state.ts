@@ -299,6 +299,80 @@ export class MemoryWindowState implements WindowState {
     }
   }
 
+  async peek(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    const stride = this.aggregates;
+    if (out.length < events.length * stride) {
+      throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * stride}`);
+    }
+    const nCard = this.cardWindowsMs.length;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const w = Math.max(this.watermarkMs, e.timestampMs);
+      this.cardPeek(e, w, out, i * stride);
+      this.terminalPeek(e, w, out, i * stride + 2 * nCard);
+    }
+  }
+
+  /** {@link cardStep} without storing: expired entries are skipped instead of dropped. */
+  private cardPeek(e: WindowEvent, watermarkMs: number, out: Float64Array, base: number): void {
+    const windows = this.cardWindowsMs;
+    if (e.cardId === '') {
+      out.fill(Number.NaN, base, base + 2 * windows.length);
+      return;
+    }
+    const t = e.timestampMs;
+    const horizon = watermarkMs - this.cardHorizonMs;
+    const entries = this.cards.get(e.cardId);
+    const self = t <= horizon || entries === undefined || entries.indexOf(e.key, t) < 0 ? 1 : 0;
+    const selfAmount = self * e.amount;
+    if (entries === undefined || entries.size === 0) {
+      for (let w = 0; w < windows.length; w++) {
+        out[base + 2 * w] = self;
+        out[base + 2 * w + 1] = selfAmount;
+      }
+      return;
+    }
+    const hi = entries.upperBound(t);
+    const live = entries.upperBound(horizon);
+    for (let w = 0; w < windows.length; w++) {
+      const lo = Math.min(hi, Math.max(live, entries.upperBound(t - windows[w]!)));
+      out[base + 2 * w] = hi - lo + self;
+      out[base + 2 * w + 1] = entries.amountBetween(lo, hi) + selfAmount;
+    }
+  }
+
+  /** {@link terminalStep} without storing. */
+  private terminalPeek(e: WindowEvent, watermarkMs: number, out: Float64Array, base: number): void {
+    const windows = this.terminalWindowsMs;
+    if (e.terminalId === '') {
+      out.fill(Number.NaN, base, base + 2 * windows.length);
+      return;
+    }
+    const t = e.timestampMs;
+    const horizon = watermarkMs - this.terminalHorizonMs;
+    const entries = this.terminals.get(e.terminalId);
+    // With no label delay a stored event falls in its own terminal windows.
+    const self =
+      this.delayMs === 0 && t > horizon && (entries === undefined || entries.indexOf(e.key, t) < 0) ? 1 : 0;
+    if (entries === undefined || entries.size === 0) {
+      for (let w = 0; w < windows.length; w++) {
+        out[base + 2 * w] = self;
+        out[base + 2 * w + 1] = 0;
+      }
+      return;
+    }
+    const end = t - this.delayMs;
+    const hi = entries.upperBound(end);
+    const live = entries.upperBound(horizon);
+    for (let w = 0; w < windows.length; w++) {
+      const lo = Math.min(hi, Math.max(live, entries.upperBound(end - windows[w]!)));
+      out[base + 2 * w] = hi - lo + self;
+      let frauds = 0;
+      if (entries.frauds > 0) for (let j = lo; j < hi; j++) if (entries.fraudKnownAt(j, t)) frauds++;
+      out[base + 2 * w + 1] = frauds;
+    }
+  }
+
   private cardStep(e: WindowEvent, t: number, out: Float64Array, base: number): void {
     const windows = this.cardWindowsMs;
     if (e.cardId === '') {

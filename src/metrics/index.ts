@@ -4,5 +4,5 @@
  * failing store, its decisions, its latency and its model version,
  * plus the Node.js process metrics. Served at `/metrics` by the dashboard's HTTP server.
  */
-export type { PipelineMetricsOptions } from './pipeline-metrics.js';
+export type { DriftFigures, PipelineMetricsOptions } from './pipeline-metrics.js';
 export { LATENCY_QUANTILES, PipelineMetrics } from './pipeline-metrics.js';

@@ -17,10 +17,23 @@ export interface PipelineMetricsOptions {
    */
   modelVersion?: () => string | undefined;
   /**
+   * Drift of live traffic from the training data (population stability index), read at scrape
+   * time: `fraudstream_drift_psi{variable="fraud_score"|<feature>}`.
+   * @default undefined (no drift series)
+   */
+  drift?: () => DriftFigures | null | undefined;
+  /**
    * Also export the Node.js process metrics of prom-client (CPU, memory, event-loop lag, GC).
    * @default true
    */
   processMetrics?: boolean;
+}
+
+/** PSI figures as a drift monitor reports them (`DriftReport` of `src/scoring`). */
+export interface DriftFigures {
+  score: number | null;
+  features: Record<string, number | null>;
+  samples: number;
 }
 
 /** Quantiles of the enqueue-to-persisted latency exported as `fraudstream_latency_seconds`. */
@@ -158,6 +171,31 @@ export class PipelineMetrics {
           this.reset();
           const version = modelVersion();
           if (version) this.set({ version }, 1);
+        },
+      });
+    }
+    const { drift } = options;
+    if (drift) {
+      new Gauge({
+        name: 'fraudstream_drift_psi',
+        help: 'Population stability index of live traffic against the training distribution, over a sliding window.',
+        labelNames: ['variable'],
+        registers,
+        collect() {
+          this.reset();
+          const report = drift();
+          if (!report) return;
+          if (report.score !== null) this.set({ variable: 'fraud_score' }, report.score);
+          for (const [name, v] of Object.entries(report.features))
+            if (v !== null) this.set({ variable: name }, v);
+        },
+      });
+      new Gauge({
+        name: 'fraudstream_drift_window_transactions',
+        help: 'Transactions in the sliding window the drift figures are computed over.',
+        registers,
+        collect() {
+          this.set(drift()?.samples ?? 0);
         },
       });
     }

@@ -1,8 +1,8 @@
 import { ConfigError } from '../errors/index.js';
-import type { Feedback } from '../events/index.js';
+import { type Feedback, isRecordKeyMode, type RecordKeyMode } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Store } from '../store/index.js';
 import type { StreamReader } from '../transports/index.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './event-time.js';
@@ -68,8 +68,21 @@ export interface ConsumerOptions {
    * @default []
    */
   pendingFeedback?: readonly Feedback[];
+  /**
+   * How records are keyed in the store (and in the forest's memory of learned records): `'id'`
+   * stores a transaction produced twice once, `'id@position'` keys by transport position (for
+   * producers whose ids repeat), `'auto'` does the first for native and Sparkov records and the
+   * second for lab envelopes (see `RecordKeyMode`).
+   * @default 'auto'
+   */
+  recordKey?: RecordKeyMode;
   /** Called after each batch with running totals (for progress panels). */
   onBatch?: (stats: ConsumerStats) => void;
+  /**
+   * Measures drift (PSI) of the scored traffic against the bundle's training distributions.
+   * @default undefined (no drift figures)
+   */
+  drift?: DriftMonitor;
 }
 
 /** Where a dead letter went: the store's dead letters, or the transport's own dead-letter stream. */
@@ -101,6 +114,7 @@ export interface ConsumerStats {
 }
 
 export const DEFAULT_CONSUMER_OPTIONS = {
+  recordKey: 'auto' as RecordKeyMode,
   maxDeliveries: 5,
   backoffMs: 100,
   maxBackoffMs: 5_000,
@@ -126,6 +140,9 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
   }
   if (!(o.maxFutureSkewMs >= 0)) {
     throw new ConfigError(`maxFutureSkewMs must be >= 0 (Infinity = off), got ${o.maxFutureSkewMs}`);
+  }
+  if (!isRecordKeyMode(o.recordKey)) {
+    throw new ConfigError(`recordKey must be auto, id or id@position, got ${String(o.recordKey)}`);
   }
   const bundleFeatures = options.scorer.current.manifest.featureSet;
   if (bundleFeatures !== options.featureSet.name) {

@@ -366,10 +366,13 @@ export class Consumer {
     const learn = new Uint8Array(n);
     let relearned = 0;
     for (let i = 0; i < n; i++) {
-      learn[i] = this.learned.add(recordKey(transactions[i]!, records[i]!.position)) ? 1 : 0;
+      learn[i] = this.learned.add(recordKey(transactions[i]!, records[i]!.position, this.o.recordKey))
+        ? 1
+        : 0;
       relearned += 1 - learn[i]!;
     }
     const scores = scorer.scoreBatch(this.features, n, transactions, relearned > 0 ? learn : undefined);
+    this.o.drift?.observe(this.features, scores.fraudScore, n);
     const results = scoredTransactions(
       transactions,
       records,
@@ -377,6 +380,7 @@ export class Consumer {
       this.features,
       scores,
       Date.now(),
+      this.o.recordKey,
     );
     this.queueSimulatedFeedback(transactions);
     return results;

@@ -3,11 +3,11 @@
  * scores and persists it — the embedded default behind `fraudstream score` and `fraudstream demo`.
  * The same code runs against Redis or Kinesis by swapping the reader and the store.
  */
-import type { Feedback } from '../events/index.js';
+import type { Feedback, RecordKeyMode } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import { type Pacing, type ProduceSummary, produce } from '../producer/index.js';
-import type { Scorer } from '../scoring/index.js';
+import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { MemoryTransport, type StreamReader, type StreamWriter } from '../transports/index.js';
@@ -43,9 +43,13 @@ export interface InProcessRunOptions {
   simulatedFeedbackDelayDays?: number;
   /** See `ConsumerOptions.pendingFeedback`. */
   pendingFeedback?: readonly Feedback[];
+  /** See `ConsumerOptions.recordKey`. @default 'auto' */
+  recordKey?: RecordKeyMode;
   logger?: Logger;
   signal?: AbortSignal;
   onBatch?: (stats: ConsumerStats) => void;
+  /** See `ConsumerOptions.drift`. */
+  drift?: DriftMonitor;
   /** Called with the consumer once it exists (its `stats` are live, e.g. for metrics during a stall). */
   onConsumer?: (consumer: Consumer) => void;
   /** See `ConsumerOptions.maxFutureSkewMs`. */
@@ -79,6 +83,8 @@ export async function runInProcess(options: InProcessRunOptions): Promise<InProc
       simulatedFeedbackDelayDays: options.simulatedFeedbackDelayDays,
     }),
     ...(options.pendingFeedback && { pendingFeedback: options.pendingFeedback }),
+    ...(options.drift && { drift: options.drift }),
+    ...(options.recordKey && { recordKey: options.recordKey }),
     ...(options.maxFutureSkewMs !== undefined && { maxFutureSkewMs: options.maxFutureSkewMs }),
     onBatch: (stats) => {
       onBatch?.(stats);

@@ -17,5 +17,7 @@ export { createKinesisHandler } from './kinesis-handler.js';
 export type { LabHandlerFailure, LabHandlerResult } from './lab-handler.js';
 export { handleLabRecords } from './lab-handler.js';
 export { LatencyHistogram } from './latency.js';
+export type { RequestScoreResult, RequestScorerOptions } from './request-scorer.js';
+export { DEFAULT_REQUEST_SCORER_OPTIONS, RequestScorer } from './request-scorer.js';
 export type { RecordOrigin } from './results.js';
 export { scoredTransactions } from './results.js';

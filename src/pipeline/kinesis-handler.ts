@@ -11,7 +11,14 @@
  * so the retried records that had been stored are not stored twice.
  */
 import { ConfigError, ParseError } from '../errors/index.js';
-import { parsePayload, recordKey, type Transaction } from '../events/index.js';
+import {
+  DEFAULT_RECORD_KEY_MODE,
+  isRecordKeyMode,
+  parsePayload,
+  type RecordKeyMode,
+  recordKey,
+  type Transaction,
+} from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import { type Logger, silentLogger } from '../logging/index.js';
 import type { Scorer } from '../scoring/index.js';
@@ -55,6 +62,11 @@ export interface KinesisHandlerOptions {
   /** @default a silent logger */
   logger?: Logger;
   /**
+   * How records are keyed in the store; see `ConsumerOptions.recordKey`.
+   * @default 'auto'
+   */
+  recordKey?: RecordKeyMode;
+  /**
    * A record dated more than this far ahead of the stream (and of the clock) is dead-lettered
    * with an `EventTimeError`, as in the consumer. `Infinity` turns the check off.
    * @default 86400000 (one day)
@@ -92,6 +104,10 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     throw new ConfigError(
       `the model bundle was trained on the ${bundleFeatures} feature set but the handler computes ${featureSet.name}`,
     );
+  }
+  const keyMode = options.recordKey ?? DEFAULT_RECORD_KEY_MODE;
+  if (!isRecordKeyMode(keyMode)) {
+    throw new ConfigError(`recordKey must be auto, id or id@position, got ${String(keyMode)}`);
   }
   const log = options.logger ?? silentLogger();
   // Per container, like the forest they protect: Lambda retries a failed batch in the same one.
@@ -180,9 +196,10 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     await featureSet.extract(transactions, features);
     // The scorer reuses its output arrays: copy everything out before the next await.
     const learn = new Uint8Array(n);
-    for (let i = 0; i < n; i++) learn[i] = learned.add(recordKey(good[i]!.tx, good[i]!.position)) ? 1 : 0;
+    for (let i = 0; i < n; i++)
+      learn[i] = learned.add(recordKey(good[i]!.tx, good[i]!.position, keyMode)) ? 1 : 0;
     const scores = scorer.scoreBatch(features, n, transactions, learn);
-    const results = scoredTransactions(transactions, good, names, features, scores, Date.now());
+    const results = scoredTransactions(transactions, good, names, features, scores, Date.now(), keyMode);
     return store.persistBatch(results);
   }
 }

@@ -1,4 +1,4 @@
-import { recordKey, type Transaction } from '../events/index.js';
+import { DEFAULT_RECORD_KEY_MODE, type RecordKeyMode, recordKey, type Transaction } from '../events/index.js';
 import type { ScoreBatch } from '../scoring/index.js';
 import type { ScoredTransaction } from '../store/index.js';
 
@@ -11,7 +11,8 @@ export interface RecordOrigin {
 /**
  * Turns one scored batch into the documents the store keeps. Every entry point (the consumer,
  * the Kinesis handler, the lab handler) builds them here, so a transaction is stored the same way
- * whichever path brought it. Copies everything out of `scores`, whose buffers the scorer reuses.
+ * whichever path brought it, keyed as `keyMode` says (see `RecordKeyMode`). Copies everything
+ * out of `scores`, whose buffers the scorer reuses.
  */
 export function scoredTransactions(
   transactions: readonly Transaction[],
@@ -20,6 +21,7 @@ export function scoredTransactions(
   features: Float64Array,
   scores: ScoreBatch,
   processedAtMs: number,
+  keyMode: RecordKeyMode = DEFAULT_RECORD_KEY_MODE,
 ): ScoredTransaction[] {
   const width = featureNames.length;
   const results: ScoredTransaction[] = [];
@@ -29,7 +31,7 @@ export function scoredTransactions(
     const named: Record<string, number> = {};
     for (let j = 0; j < width; j++) named[featureNames[j]!] = features[i * width + j]!;
     results.push({
-      key: recordKey(tx, origin.position),
+      key: recordKey(tx, origin.position, keyMode),
       transaction: tx,
       features: named,
       classifierProbability: scores.classifierProbability[i]!,

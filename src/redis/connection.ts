@@ -9,7 +9,7 @@
  */
 
 import type { RedisClientOptions, RedisClusterOptions } from 'redis';
-import { ClientClosedError, createClient, createCluster, ErrorReply } from 'redis';
+import { ClientClosedError, createClient, createCluster, ErrorReply, RESP_TYPES } from 'redis';
 import { ConfigError } from '../errors/index.js';
 
 /** How to reach Redis. Credentials are never logged nor put into error messages. */
@@ -48,11 +48,26 @@ export interface BlockingRedisConnection {
   destroy(): void;
 }
 
+/** Per-command options of {@link RedisCommandConnection.send}. */
+export interface SendOptions {
+  /**
+   * Return bulk strings as Buffers instead of decoding them as UTF-8 text.
+   * @default false
+   */
+  binary?: boolean;
+}
+
+/** node-redis command options that keep bulk strings as raw bytes. */
+const BINARY_REPLY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
+
 /** Commands routed by key to the right server; the same interface for a server and a cluster. */
 export interface RedisCommandConnection {
   readonly kind: 'standalone' | 'cluster';
-  /** Sends one raw command; `key` selects the cluster node. Commands sent in one tick are pipelined. */
-  send<T>(key: string, args: readonly string[]): Promise<T>;
+  /**
+   * Sends one raw command; `key` selects the cluster node. Commands sent in one tick are pipelined.
+   * With `binary`, bulk strings in the reply are Buffers (for replies packed by scripts).
+   */
+  send<T>(key: string, args: readonly string[], options?: SendOptions): Promise<T>;
   /** A second connection to the same server for blocking reads (single server only). */
   openBlocking(): Promise<BlockingRedisConnection>;
   /** Waits for replies in flight, then closes. Idempotent. */
@@ -75,7 +90,8 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
     let closed = false;
     return {
       kind: 'cluster',
-      send: (key, args) => cluster.sendCommand(key, false, [...args]),
+      send: (key, args, options) =>
+        cluster.sendCommand(key, false, [...args], options?.binary ? BINARY_REPLY : undefined),
       openBlocking: () =>
         Promise.reject(new ConfigError('blocking connections are not used in cluster mode')),
       close: async () => {
@@ -91,7 +107,7 @@ export async function openRedisConnection(options: RedisConnectionOptions): Prom
   let closed = false;
   return {
     kind: 'standalone',
-    send: (_key, args) => client.sendCommand(args),
+    send: (_key, args, options) => client.sendCommand(args, options?.binary ? BINARY_REPLY : undefined),
     openBlocking: async () => {
       const blocking = client.duplicate();
       blocking.on('error', onError);

@@ -7,6 +7,7 @@ export type {
   BlockingRedisConnection,
   RedisCommandConnection,
   RedisConnectionOptions,
+  SendOptions,
 } from './connection.js';
 export {
   DEFAULT_REDIS_URL,

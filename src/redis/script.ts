@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ClientClosedError, ErrorReply } from 'redis';
 import { StoreError, TransientStoreError } from '../errors/index.js';
-import { isTransientRedisError } from './connection.js';
+import { isTransientRedisError, type SendOptions } from './connection.js';
 
 /** The part of a Redis connection a script needs: one raw command routed by key. */
 export interface RedisCommandSender {
-  send<T>(key: string, args: readonly string[]): Promise<T>;
+  send<T>(key: string, args: readonly string[], options?: SendOptions): Promise<T>;
 }
 
 /**
@@ -20,19 +20,27 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  /** Runs the script; `keys[0]` routes it on a cluster (every key must share its slot). */
-  async run<T>(connection: RedisCommandSender, keys: readonly string[], args: readonly string[]): Promise<T> {
+  /**
+   * Runs the script; `keys[0]` routes it on a cluster (every key must share its slot). `options`
+   * as in {@link RedisCommandSender.send} (`binary` for scripts that return packed bytes).
+   */
+  async run<T>(
+    connection: RedisCommandSender,
+    keys: readonly string[],
+    args: readonly string[],
+    options?: SendOptions,
+  ): Promise<T> {
     const route = keys[0] ?? '';
     const command: string[] = ['EVALSHA', this.sha, String(keys.length)];
     for (const k of keys) command.push(k);
     for (const a of args) command.push(a);
     try {
-      return await connection.send<T>(route, command);
+      return await connection.send<T>(route, command, options);
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
       command[0] = 'EVAL';
       command[1] = this.source;
-      return connection.send<T>(route, command);
+      return connection.send<T>(route, command, options);
     }
   }
 }

@@ -1,7 +1,27 @@
-export type { BundleManifest, MetricSet, ModelBundle } from './bundle.js';
-export { BUNDLE_FORMAT, BUNDLE_VERSION, fingerprint, loadBundle, saveBundle } from './bundle.js';
+export type { BundleManifest, LoadBundleOptions, MetricSet, ModelBundle, ModelFileDigest } from './bundle.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  fingerprint,
+  loadBundle,
+  reloadIncompatibility,
+  saveBundle,
+} from './bundle.js';
 export type { AnomalyCalibration } from './calibration.js';
 export { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
+export type { BundleDrift, DriftMonitorOptions, DriftReference, DriftReport } from './drift.js';
+export {
+  DEFAULT_DRIFT_MONITOR_OPTIONS,
+  DRIFT_BINS,
+  DRIFT_CUTS,
+  DriftMonitor,
+  driftBin,
+  driftReference,
+  PSI_FLOOR,
+  PSI_WARNING,
+  populationStabilityIndex,
+  resolveDriftMonitorOptions,
+} from './drift.js';
 export type { EvaluateOptions, EvaluationReport, TestRows } from './evaluation.js';
 export { evaluateBundle } from './evaluation.js';
 export { chooseThresholds, metricSet } from './quality.js';

@@ -1,6 +1,7 @@
+import { BundleError } from '../errors/index.js';
 import type { Transaction } from '../events/index.js';
 import type { Decision, Reason } from '../store/index.js';
-import type { ModelBundle } from './bundle.js';
+import { type ModelBundle, reloadIncompatibility } from './bundle.js';
 import { normalizeAnomaly } from './calibration.js';
 import { type Rule, type RuleInput, ruleMatches } from './rules.js';
 import { standardize } from './scaling.js';
@@ -74,7 +75,18 @@ export class Scorer {
     return this.bundle.manifest.fingerprint;
   }
 
-  /** Replaces the bundle; the next batch is scored by the new one. */
+  /**
+   * Replaces the running bundle with a retrained one, if it fits the running feature state (see
+   * {@link reloadIncompatibility}); otherwise throws a {@link BundleError} and keeps the bundle in use.
+   * The next batch is scored by the new one.
+   */
+  reload(bundle: ModelBundle, dir = 'reloaded'): void {
+    const why = reloadIncompatibility(this.bundle.manifest, bundle.manifest);
+    if (why !== undefined) throw new BundleError(dir, `refused: ${why}; restart to change it`);
+    this.swap(bundle);
+  }
+
+  /** Replaces the bundle unchecked; the next batch is scored by the new one. Prefer {@link reload}. */
   swap(bundle: ModelBundle): void {
     this.bundle = bundle;
     this.rules = this.options.rules ?? bundle.manifest.rules;

@@ -23,6 +23,7 @@ import {
   type ModelBundle,
 } from './bundle.js';
 import { fitAnomalyCalibration, normalizeAnomaly } from './calibration.js';
+import { driftReference } from './drift.js';
 import { chooseThresholds, metricSet } from './quality.js';
 import type { Rule } from './rules.js';
 import { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
@@ -221,6 +222,14 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
         anomaly: metricSet(validationAnomaly, validationLabels, thresholds.review),
         combined: metricSet(combined, validationLabels, thresholds.review),
       },
+    },
+    // Reference distributions for drift: features over every training row, the fraud score over
+    // the validation slice (scored by the held-out classifier, as unseen traffic would be).
+    drift: {
+      score: driftReference(combined, combined.length),
+      features: Object.fromEntries(
+        set.featureNames.map((name, j) => [name, driftReference(set.x, nRows, nCols, j)]),
+      ),
     },
   };
   return { manifest, gbdt, rcf, trainingSet: set };

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/index.js';
+import { checkQuery, decodeCursor, encodeCursor, matchesQuery, searchKey } from './search.js';
 import { TimeSeriesBuffer } from './series.js';
 import {
   type Alert,
@@ -13,6 +14,8 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  type TransactionPage,
+  type TransactionQuery,
   toAlert,
 } from './types.js';
 
@@ -150,6 +153,28 @@ export class MemoryStore implements Store {
 
   async recentAlerts(limit: number): Promise<Alert[]> {
     return this.alerts.slice(-limit).reverse();
+  }
+
+  /**
+   * A scan of the documents held (at most `maxTransactions`): the embedded store keeps no
+   * secondary indexes, since a scan of its own memory is fast enough for interactive use.
+   */
+  async searchTransactions(query: TransactionQuery): Promise<TransactionPage> {
+    checkQuery(query);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const found: { k: string; r: ScoredTransaction }[] = [];
+    for (const r of this.documents.values()) {
+      if (!matchesQuery(r, query)) continue;
+      const k = searchKey(r.transaction.timestampMs, r.key);
+      if (after === undefined || k < after) found.push({ k, r });
+    }
+    found.sort((a, b) => (a.k < b.k ? 1 : a.k > b.k ? -1 : 0));
+    const page = found.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      transactions: page.map((f) => f.r),
+      ...(found.length > query.limit && last && { nextCursor: encodeCursor(last.k) }),
+    };
   }
 
   async close(): Promise<void> {}

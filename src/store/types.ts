@@ -55,8 +55,8 @@ export interface DeadLetter {
   errorName: string;
   atMs: number;
   /**
-   * Set by stores that cap stored payloads (the Redis store): the original payload's size in
-   * UTF-8 bytes (larger than `payload`'s when it was cut to the cap).
+   * Set by stores that cap stored payloads (the Redis store) when `payload` was cut to the cap:
+   * the original payload's size in UTF-8 bytes.
    */
   payloadBytes?: number;
   /** With {@link DeadLetter.payloadBytes}: hex SHA-256 of the original payload. */
@@ -156,5 +156,35 @@ export interface Store {
   counters(intervalMs: CounterIntervalMs, fromMs: number, toMs: number): Promise<CounterBucket[]>;
   /** Most recent review/decline alerts, newest first. */
   recentAlerts(limit: number): Promise<Alert[]>;
+  /**
+   * Stored transactions matching every given filter, newest event time first (ties by record
+   * key, descending), one page at a time: pass the returned `nextCursor` for the next page.
+   */
+  searchTransactions(query: TransactionQuery): Promise<TransactionPage>;
   close(): Promise<void>;
 }
+
+/** Filters of {@link Store.searchTransactions}; absent filters match everything. */
+export interface TransactionQuery {
+  cardId?: string;
+  terminalId?: string;
+  decision?: Decision;
+  /** Earliest event time (`transaction.timestampMs`), inclusive, epoch ms. */
+  fromMs?: number;
+  /** Latest event time, inclusive, epoch ms. */
+  toMs?: number;
+  /** Most transactions in the page, 1 to {@link MAX_SEARCH_LIMIT}. */
+  limit: number;
+  /** Where the previous page ended (its `nextCursor`); absent for the first page. */
+  cursor?: string;
+}
+
+/** One page of search results. */
+export interface TransactionPage {
+  transactions: ScoredTransaction[];
+  /** Present when more transactions may match: pass it as `cursor` to continue. */
+  nextCursor?: string;
+}
+
+/** Largest page of {@link Store.searchTransactions}. */
+export const MAX_SEARCH_LIMIT = 1_000;

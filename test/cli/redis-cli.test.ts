@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parsePayload, recordKey, type Transaction } from '../../src/events/index.js';
 import { RedisStore } from '../../src/store/index.js';
 import {
   connectRaw,
@@ -146,8 +147,8 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
         for (const id of inHand) {
           const entry = (await raw.sendCommand(['XRANGE', shard0(stream), id, id])) as [string, string[]][];
           const fields = entry[0]![1];
-          const tx = JSON.parse(fields[fields.indexOf('p') + 1]!) as { id: string };
-          const key = `${tx.id}@${shard0(stream)}/${id}`;
+          const tx = parsePayload(fields[fields.indexOf('p') + 1]!) as Transaction;
+          const key = recordKey(tx, `${shard0(stream)}/${id}`);
           expect(await store.getTransaction(key), key).toBeDefined();
         }
       } finally {

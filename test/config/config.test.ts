@@ -24,6 +24,35 @@ describe('configuration', () => {
     expect(redactUrl('memory')).toBe('memory');
   });
 
+  it.each([
+    // URL parsing rejects these or finds no password in them (bad port, space in the host, an
+    // unescaped `/` or no `//`): none may come back as given.
+    ['redis://user:s3cret@cache.example:99999', 'redis://***@cache.example:99999'],
+    ['redis://:s3cret@bad host:6379', 'redis://***@bad host:6379'],
+    ['redis://u:p@ss/w0rd@h:1?x=1', 'redis://***@h:1'],
+    ['user:s3cret@cache:6379', '***@cache:6379'],
+    ['redis://:s3cret', 'redis://<unparseable URL, redacted>'],
+    ['rediss://cache example:6379/s3cret', 'rediss://<unparseable URL, redacted>'],
+    ['cache:s3cret:6379', '<unparseable URL, redacted>'],
+    ['some stream', '<unparseable URL, redacted>'],
+  ])('redacts the unparseable URL %s', (url, expected) => {
+    const redacted = redactUrl(url);
+    expect(redacted).toBe(expected);
+    expect(redacted).not.toContain('s3cret');
+  });
+
+  it('redacts secret query parameters and keeps the rest of a URL readable', () => {
+    const redacted = redactUrl(
+      'https://u:pw@kinesis.example/x?region=eu-west-1&token=s3cret&Password=s3cret',
+    );
+    expect(redacted).not.toContain('s3cret');
+    expect(redacted).not.toContain('pw@');
+    expect(redacted).toContain('region=eu-west-1');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl('kinesis://demo-stream')).toBe('kinesis://demo-stream');
+    expect(redactUrl('demo-stream')).toBe('demo-stream');
+  });
+
   it('reads a config file: command sections first, then top level', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fraudstream-config-'));
     const path = join(dir, 'c.json');

@@ -63,7 +63,17 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
     const produced = await produceToRedis(url, stream, N);
     expect(produced.code, produced.stderr).toBe(0);
 
-    const common = ['--batch-size', '100', '--claim-idle-ms', '500', '--log-level', 'info'];
+    // Keyed by stream position, so that the check below can account for every entry by its id.
+    const common = [
+      '--batch-size',
+      '100',
+      '--claim-idle-ms',
+      '500',
+      '--log-level',
+      'info',
+      '--record-key',
+      'id@position',
+    ];
     const victim = startCli(
       redisConsumeArgs(url, stream, prefix, models, ['--consumer-name', 'victim', ...common]),
     );
@@ -139,6 +149,10 @@ describe.skipIf(skipWithoutRedis())('Redis pipeline crash tests (CLI)', () => {
         '200',
         '--log-level',
         'warn',
+        // The two halves come from two simulator runs whose ids overlap (both count from 0):
+        // keyed by id, the second would be stored as duplicates of the first.
+        '--record-key',
+        'id@position',
       ]),
     );
     const first = await produceToRedis(url, stream, HALF, ['--seed', '1']);

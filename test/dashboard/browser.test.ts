@@ -1,6 +1,11 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DashboardHandle, type PipelineStatus, startDashboard } from '../../src/dashboard/index.js';
+import {
+  type DashboardHandle,
+  type DriftView,
+  type PipelineStatus,
+  startDashboard,
+} from '../../src/dashboard/index.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { findChromium, skipWithoutChromium } from '../helpers/chromium.js';
 import { record } from './fixtures.js';
@@ -14,6 +19,7 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
+  let drift: DriftView | null = null;
 
   /** Waits until the element `selector` shows exactly `text` (the page redraws on each snapshot). */
   const shows = (selector: string, text: string): Promise<void> =>
@@ -36,6 +42,7 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
       pushIntervalMs: 200,
       title: 'fraudstream browser test',
       info: { source: 'test fixtures' },
+      drift: () => drift,
       pipeline: () => status,
     });
     browser = await chromium.launch({ executablePath: findChromium()! });
@@ -119,5 +126,50 @@ describe.skipIf(skipWithoutChromium())('dashboard page in headless Chromium', ()
     await page.locator('#stall').waitFor({ state: 'hidden' });
 
     expect(problems).toEqual([]);
+  });
+
+  it('opens a transaction’s detail when an alert row is clicked', async () => {
+    await shows('#alerts tr:first-child td:nth-child(2)', 'decline');
+    expect(await page.locator('#detail').isVisible()).toBe(false);
+    await page.locator('#alerts tr:first-child td:nth-child(7)').click();
+    await page.locator('#detail-features tr').first().waitFor();
+    expect(await page.locator('#detail').isVisible()).toBe(true);
+    // The newest alert is record 6 (decline, score 0.98, the hostile id): its stored document.
+    expect(await page.locator('#detail-title').textContent()).toBe(`tx-6@6`);
+    const fact = (name: string) => page.locator(`#detail-facts dd[data-fact="${name}"]`).textContent();
+    expect(await fact('decision')).toBe('decline');
+    expect(await fact('transaction')).toBe(HOSTILE_ID);
+    expect(await fact('fraud score')).toBe('0.9800');
+    expect(await fact('classifier probability')).toBe('0.9800');
+    expect(await fact('anomaly score (raw)')).toBe('1.0000');
+    expect(await fact('anomaly score (normalised)')).toBe('0.5000');
+    expect(await fact('card')).toBe('card-6');
+    expect(await fact('event time')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await fact('decided')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await page.locator('#detail-reasons tr').allTextContents()).toEqual([
+      `${HOSTILE_REASON}rule0.4000`,
+    ]);
+    expect(await page.locator('#detail-features tr').allTextContents()).toEqual(['TX_AMOUNT16.0000']);
+    // Clicking the second alert (review, record 3) replaces the detail.
+    await page.locator('#alerts tr:nth-child(2) td:nth-child(3)').click();
+    await shows('#detail-title', 'tx-3@3');
+    await shows('#detail-facts dd[data-fact="decision"]', 'review');
+    await page.locator('#detail-close').click();
+    expect(await page.locator('#detail').isVisible()).toBe(false);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    expect(problems).toEqual([]);
+  });
+
+  it('shows drift, with a warning above 0.2', async () => {
+    await shows('#drift-detail', 'not measured by this process');
+    drift = { score: 0.05, features: { TX_AMOUNT: 0.08 }, max: 0.08, samples: 5_000, warnAbove: 0.2 };
+    await shows('#drift-max', '0.080');
+    expect(await page.locator('#drift-panel').getAttribute('data-state')).toBe('ok');
+    drift = { score: 0.05, features: { TX_AMOUNT: 0.31 }, max: 0.31, samples: 5_000, warnAbove: 0.2 };
+    await shows('#drift-max', '0.310');
+    expect(await page.locator('#drift-panel').getAttribute('data-state')).toBe('warn');
+    expect(await page.locator('#drift-detail').textContent()).toMatch(
+      /^warning: above 0.2; highest: TX_AMOUNT/,
+    );
   });
 });

@@ -85,3 +85,55 @@ describe('MemoryWindowState', () => {
     }
   });
 });
+
+describe('MemoryWindowState.peek (dry runs)', () => {
+  for (const delayDays of [7, 0]) {
+    it(`reads what updateAndRead would write and changes nothing (delay ${delayDays} days)`, async () => {
+      const peeked = new MemoryWindowState({ delayDays });
+      const plain = new MemoryWindowState({ delayDays });
+      const stride = windowAggregateCount(peeked.config);
+      const rng = new Random(11);
+      const seen: WindowEvent[] = [];
+      let t = T0;
+      for (let i = 0; i < 3_000; i++) {
+        t += Math.floor(rng.next() * 4 * 3_600_000);
+        // Some events arrive late, some are redeliveries of an earlier one.
+        const late = rng.next() < 0.1 ? Math.floor(rng.next() * 3 * DAY_MS) : 0;
+        const again = seen.length > 0 && rng.next() < 0.05;
+        const e: WindowEvent = again
+          ? seen[Math.floor(rng.next() * seen.length)]!
+          : {
+              key: `k${i}`,
+              cardId: rng.next() < 0.05 ? '' : `c${Math.floor(rng.next() * 15)}`,
+              terminalId: `t${Math.floor(rng.next() * 8)}`,
+              timestampMs: t - late,
+              amount: Math.round(rng.next() * 10_000) / 100,
+            };
+        if (!again) seen.push(e);
+        const peek = new Float64Array(stride);
+        await peeked.peek([e], peek);
+        const expected = new Float64Array(stride);
+        await plain.updateAndRead([e], expected);
+        // Sums come from prefix sums on one path and a fresh insert on the other: compare to 1e-6.
+        const rounded = (a: Float64Array) => Array.from(a, (v) => Math.round(v * 1e6) / 1e6);
+        expect(rounded(peek)).toEqual(rounded(expected));
+        const after = new Float64Array(stride);
+        await peeked.updateAndRead([e], after);
+        expect(rounded(after)).toEqual(rounded(expected));
+        if (rng.next() < 0.2) {
+          const target = seen[Math.floor(rng.next() * seen.length)]!;
+          const item = {
+            transactionId: target.key,
+            cardId: target.cardId,
+            terminalId: target.terminalId,
+            transactionTimestampMs: target.timestampMs,
+            label: (rng.next() < 0.5 ? 1 : 0) as 0 | 1,
+            atMs: t + Math.floor(rng.next() * 2 * DAY_MS),
+          };
+          await peeked.applyFeedback([item]);
+          await plain.applyFeedback([item]);
+        }
+      }
+    });
+  }
+});

@@ -3,6 +3,7 @@
  * no browser of its own). `CHROMIUM_BIN` overrides the path.
  */
 import { accessSync, constants } from 'node:fs';
+import { isCI } from './ci.js';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -19,15 +20,14 @@ export function findChromium(): string | undefined {
 
 /**
  * Returns `true` when browser tests must be skipped (use with `describe.skipIf(skipWithoutChromium())`),
- * printing why. On CI (`CI=true`) a missing browser is a failure, not a skip, as for Redis.
+ * printing why. On CI (`CI=true`, `1` or `yes`) a missing browser is a failure, not a skip, as for Redis.
  */
 export function skipWithoutChromium(): boolean {
   if (findChromium()) return false;
   const reason = process.env.CHROMIUM_BIN
     ? `$CHROMIUM_BIN=${process.env.CHROMIUM_BIN} is not an executable`
     : `${DEFAULT_CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_BIN)`;
-  if (['true', '1'].includes((process.env.CI ?? '').toLowerCase()))
-    throw new Error(`browser tests cannot run on CI: ${reason}`);
+  if (isCI()) throw new Error(`browser tests cannot run on CI: ${reason}`);
   console.warn(`Skipping browser tests: ${reason}`);
   return true;
 }

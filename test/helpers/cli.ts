@@ -214,7 +214,8 @@ export async function scanKeys(client: RawRedis, pattern: string): Promise<strin
 
 /**
  * Stream positions (`<shardKey>/<entryId>`) of the stored transaction documents under `prefix`:
- * a document key is `<prefix>tx:{s<i>}<transactionId>@<position>`.
+ * a document key is `<prefix>tx:{s<i>}<transactionId>@<position>` when the consumer runs with
+ * `--record-key id@position` (native records are keyed by id alone by default).
  */
 export async function storedPositions(client: RawRedis, prefix: string): Promise<string[]> {
   const keys = await scanKeys(client, `${prefix}tx:*`);

@@ -10,6 +10,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isCI } from './ci.js';
 
 /** A running redis-server started by {@link startRedisServer}. */
 export interface RedisServerHandle {
@@ -72,15 +73,12 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** Whether the tests run on CI (`CI=true` or `CI=1`), where integration tests must not skip. */
-export function isCI(): boolean {
-  const ci = (process.env.CI ?? '').toLowerCase();
-  return ci === 'true' || ci === '1';
-}
+/** Whether the tests run on CI, where integration tests must not skip: one definition, in `ci.ts`. */
+export { isCI };
 
 /**
  * Gate for suites that need redis-server. Returns `true` when the suite must be skipped
- * (use with `describe.skipIf(skipWithoutRedis())`), printing why. On CI (`CI=true`) a missing
+ * (use with `describe.skipIf(skipWithoutRedis())`), printing why. On CI (`CI=true`, `1` or `yes`) a missing
  * binary is a failure, not a skip, so the integration tests cannot silently stop running.
  */
 export function skipWithoutRedis(

@@ -73,7 +73,9 @@ describe('consumer end to end (memory transport, memory store)', () => {
     reader.ack = async (records) => {
       for (const r of records) {
         if (r.payload === '' || MALFORMED.includes(r.payload)) continue;
-        const stored = [...store.values()].some((d) => d.key.endsWith(`@${r.position}`));
+        // Native records are keyed by id: the stored document must be this delivery's transaction.
+        const id = (JSON.parse(r.payload) as { id: string }).id;
+        const stored = [...store.values()].some((d) => d.key === id);
         if (!stored) ackedBeforeStored++;
       }
       acked.push(...records);

@@ -5,11 +5,17 @@
  * and the forest learns a record once. Real MemoryStore and memory transport behind failing layers.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { EventTimeError, StallError, StoreError } from '../../src/errors/index.js';
+import { ConfigError, EventTimeError, StallError, StoreError } from '../../src/errors/index.js';
 import { toNativeJson } from '../../src/events/index.js';
 import { createFeatureSet } from '../../src/features/index.js';
 import { PipelineMetrics } from '../../src/metrics/index.js';
-import { bisect, Consumer, EventTimeGuard, isStoreFailure } from '../../src/pipeline/index.js';
+import {
+  bisect,
+  Consumer,
+  EventTimeGuard,
+  isStoreFailure,
+  resolveConsumerOptions,
+} from '../../src/pipeline/index.js';
 import { Scorer } from '../../src/scoring/index.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { type DeliveredRecord, MemoryTransport } from '../../src/transports/index.js';
@@ -61,6 +67,25 @@ describe('bisect and the error classes', () => {
     // A fresh consumer's first record is checked against the clock.
     expect(new EventTimeGuard(DAY_MS, () => now).admit(Date.UTC(2099, 0, 1))).toBeInstanceOf(EventTimeError);
     expect(new EventTimeGuard(DAY_MS, () => now).admit(now + DAY_MS - 1)).toBeUndefined();
+  });
+});
+
+describe('consumer options', () => {
+  it('default to waiting forever and a one-day skew, and refuse nonsense once, at construction', async () => {
+    const base = {
+      reader: new MemoryTransport().reader(),
+      store: new MemoryStore(),
+      featureSet: createFeatureSet('transactions'),
+      scorer: new Scorer(await freshBundle()),
+    };
+    const o = resolveConsumerOptions(base);
+    expect([o.maxStallMs, o.maxFutureSkewMs, o.backoffMs, o.maxBackoffMs]).toEqual([0, DAY_MS, 100, 5_000]);
+    expect(
+      resolveConsumerOptions({ ...base, maxFutureSkewMs: Number.POSITIVE_INFINITY }).maxFutureSkewMs,
+    ).toBe(Number.POSITIVE_INFINITY);
+    expect(() => new Consumer({ ...base, maxStallMs: -1 })).toThrow(ConfigError);
+    expect(() => new Consumer({ ...base, maxFutureSkewMs: Number.NaN })).toThrow(/maxFutureSkewMs/);
+    expect(() => new Consumer({ ...base, learnedKeys: 0 })).toThrow(/learnedKeys/);
   });
 });
 

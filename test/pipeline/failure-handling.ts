@@ -94,6 +94,7 @@ export class FaultyStore implements Store {
   scoreSeries: Store['scoreSeries'] = (...args) => this.inner.scoreSeries(...args);
   counters: Store['counters'] = (...args) => this.inner.counters(...args);
   recentAlerts: Store['recentAlerts'] = (limit) => this.inner.recentAlerts(limit);
+  searchTransactions: Store['searchTransactions'] = (query) => this.inner.searchTransactions(query);
   close: Store['close'] = () => this.inner.close();
 }
 

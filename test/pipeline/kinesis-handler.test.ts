@@ -109,8 +109,8 @@ describe('createKinesisHandler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await store.countTransactions()).toBe(live.length);
     for (const [index, tx] of goodAt) {
-      const { sequenceNumber } = event.Records[index]!.kinesis;
-      const stored = await store.getTransaction(`${tx.id}@${SHARD}/${sequenceNumber}`);
+      // Native records are keyed by their id (the default record key mode, auto).
+      const stored = await store.getTransaction(tx.id);
       expect(stored?.transaction.id).toBe(tx.id);
       expect(stored?.modelVersion).toBe(bundle.manifest.fingerprint);
       expect(stored?.fraudScore).toBeGreaterThanOrEqual(0);

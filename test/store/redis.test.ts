@@ -52,7 +52,7 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     );
   });
 
-  it('writes a whole batch with one script call, and a duplicate inside a batch changes nothing', async () => {
+  it('writes a whole batch with one store and one search-index script call, and a duplicate inside a batch changes nothing', async () => {
     const prefix = randomKeyPrefix();
     const store = await RedisStore.connect({ url: server.url, prefix });
     const t0 = Date.now();
@@ -62,7 +62,7 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       scored(i + 1, t0 + i, i % 10 === 0 ? 'decline' : 'approve', 0.5),
     );
     expect(await store.persistBatch([...batch, batch[7]!])).toEqual({ written: 300, duplicates: 1 });
-    expect((await calls('evalsha')) + (await calls('eval')) - before).toBe(1);
+    expect((await calls('evalsha')) + (await calls('eval')) - before).toBe(2);
     expect(await store.countTransactions()).toBe(301);
     const counted = await store.counters(10_000, t0 - 10_000, t0 + 10_000);
     expect(counted.reduce((a, b) => a + b.transactions, 0)).toBe(301);
@@ -130,9 +130,12 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     expect(big.startsWith(stored!.payload)).toBe(true);
     expect(stored!.payloadBytes).toBe(Buffer.byteLength(big));
     expect(stored!.payloadSha256).toBe(createHash('sha256').update(big).digest('hex'));
+    // A payload within the cap is stored whole, as every store keeps it.
+    await store.deadLetter([letter(-1, 'short')]);
+    expect((await store.recentDeadLetters(1))[0]).toEqual(letter(-1, 'short'));
     await store.deadLetter(Array.from({ length: 1_000 }, (_, i) => letter(i + 1, `bad ${i}`)));
-    expect(await store.countDeadLetters()).toBe(1_001);
-    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,001.
+    expect(await store.countDeadLetters()).toBe(1_002);
+    // `MAXLEN ~` trims whole radix-tree nodes (100 entries): near the cap, far below 1,002.
     expect(Number(await admin.xLen(`${prefix}dead`))).toBeLessThan(300);
     await store.close();
   });
@@ -163,6 +166,26 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
     }
   });
 
+  it('stores lab input columns once when the features repeat them, and reads the transaction back whole', async () => {
+    const prefix = randomKeyPrefix();
+    const store = await RedisStore.connect({ url: server.url, prefix });
+    const t0 = Date.now();
+    const columns = { Time: 1, V1: -1.5, Amount: 12.5 };
+    const lab = { ...scored(1, t0, 'approve', 0.1), features: { ...columns } };
+    lab.transaction = { ...lab.transaction, features: { ...columns } };
+    // A transaction whose own columns differ from the model inputs keeps both.
+    const other = { ...scored(2, t0, 'approve', 0.1), features: { ...columns, V1: 0 } };
+    other.transaction = { ...other.transaction, features: { ...columns } };
+    await store.persistBatch([lab, other]);
+    const raw = (key: string) => admin.get(`${prefix}tx:{s0}${key}`).then((v) => JSON.parse(v!));
+    expect((await raw(lab.key)).transaction.features).toBeUndefined();
+    expect((await raw(lab.key)).featuresShared).toBe(true);
+    expect((await raw(other.key)).transaction.features).toEqual(columns);
+    expect(await store.getTransaction(lab.key)).toEqual(lab);
+    expect(await store.getTransaction(other.key)).toEqual(other);
+    await store.close();
+  });
+
   it('trims core score series to the retention behind the newest point', async () => {
     const store = await RedisStore.connect({
       url: server.url,
@@ -191,5 +214,30 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
       { t, v: 3 },
     ]);
     await store.close();
+  });
+});
+
+describe.skipIf(skipWithoutRedis())('RedisStore search indexes', () => {
+  it('can be turned off: fewer writes, and search is then refused', async () => {
+    const server = await startRedisServer();
+    try {
+      const store = await RedisStore.connect({
+        url: server.url,
+        prefix: randomKeyPrefix(),
+        searchIndexes: false,
+      });
+      expect(await store.persistBatch([scored(1, Date.now(), 'approve', 0.1)])).toEqual({
+        written: 1,
+        duplicates: 0,
+      });
+      await expect(store.searchTransactions({ limit: 5 })).rejects.toThrow(NotAvailableError);
+      const admin = createClient({ url: server.url });
+      await admin.connect();
+      expect(await admin.keys('*ix:*')).toEqual([]);
+      await admin.close();
+      await store.close();
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decision, ScoredTransaction, Store } from '../../src/store/index.js';
+import { ConfigError } from '../../src/errors/index.js';
+import type { Decision, ScoredTransaction, Store, TransactionQuery } from '../../src/store/index.js';
 
 /** A scored transaction for store tests; `i` makes it unique, `decision` and `score` drive series and counters. */
 export function scored(
@@ -141,6 +142,85 @@ export function describeStoreConformance(
       const recent = await store.recentDeadLetters(5);
       expect(recent.map((d) => d.position)).toEqual(['8', '7']);
       expect(recent[1]?.payload).toBe('{"amount":');
+    });
+
+    describe('searchTransactions', () => {
+      // Event times far from the batch above, so a time window selects only these.
+      const t1 = 1_600_000_000_000;
+      const decisions: Decision[] = ['approve', 'approve', 'review', 'decline'];
+      const docs = Array.from({ length: 30 }, (_, i) => {
+        const r = scored(1000 + i, t1 + i * 1_000, decisions[i % 4]!, i / 30);
+        // Pairs share an event time, so ties are ordered by record key across pages.
+        r.transaction = {
+          ...r.transaction,
+          timestampMs: t1 + Math.floor(i / 2) * 1_000,
+          cardId: `search-card-${i % 3}`,
+          terminalId: `search-term-${i % 2}`,
+        };
+        return r;
+      });
+      const newestFirst = (rs: ScoredTransaction[]) =>
+        [...rs].sort(
+          (a, b) => b.transaction.timestampMs - a.transaction.timestampMs || (a.key < b.key ? 1 : -1),
+        );
+      /** Every page of a query, following cursors. */
+      const allPages = async (query: Omit<TransactionQuery, 'cursor'>) => {
+        const keys: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.searchTransactions({ ...query, ...(cursor && { cursor }) });
+          expect(page.transactions.length).toBeLessThanOrEqual(query.limit);
+          keys.push(...page.transactions.map((r) => r.key));
+          cursor = page.nextCursor;
+          pages++;
+        } while (cursor && pages < 50);
+        return { keys, pages };
+      };
+
+      beforeAll(async () => {
+        await store.persistBatch(docs);
+      });
+
+      it('finds the transactions of a card newest first, page by page', async () => {
+        const expected = newestFirst(docs.filter((r) => r.transaction.cardId === 'search-card-1'));
+        const { keys, pages } = await allPages({ cardId: 'search-card-1', limit: 3 });
+        expect(keys).toEqual(expected.map((r) => r.key));
+        expect(pages).toBe(Math.ceil(expected.length / 3));
+        const first = await store.searchTransactions({ cardId: 'search-card-1', limit: 1 });
+        expect(first.transactions[0]).toEqual(expected[0]);
+      });
+
+      it('combines terminal, decision and an inclusive time range', async () => {
+        const fromMs = t1 + 3_000;
+        const toMs = t1 + 11_000;
+        const match = (r: ScoredTransaction) =>
+          r.transaction.terminalId === 'search-term-0' &&
+          r.decision === 'approve' &&
+          r.transaction.timestampMs >= fromMs &&
+          r.transaction.timestampMs <= toMs;
+        const expected = newestFirst(docs.filter(match)).map((r) => r.key);
+        expect(expected.length).toBeGreaterThan(1);
+        const query = { terminalId: 'search-term-0', decision: 'approve' as const, fromMs, toMs, limit: 2 };
+        expect((await allPages(query)).keys).toEqual(expected);
+      });
+
+      it('searches by decision alone and by time alone', async () => {
+        const window = { fromMs: t1, toMs: t1 + 60_000 };
+        const reviews = newestFirst(docs.filter((r) => r.decision === 'review')).map((r) => r.key);
+        expect((await allPages({ decision: 'review', ...window, limit: 4 })).keys).toEqual(reviews);
+        const all = newestFirst(docs).map((r) => r.key);
+        expect((await allPages({ ...window, limit: 7 })).keys).toEqual(all);
+        const last = await store.searchTransactions({ ...window, limit: 30 });
+        expect(last.transactions).toHaveLength(30);
+        expect(last.nextCursor).toBeUndefined();
+        expect((await store.searchTransactions({ cardId: 'nobody', limit: 5 })).transactions).toEqual([]);
+      });
+
+      it('rejects a cursor it did not make and a limit out of range', async () => {
+        await expect(store.searchTransactions({ limit: 5, cursor: 'bm9wZQ' })).rejects.toThrow(ConfigError);
+        await expect(store.searchTransactions({ limit: 0 })).rejects.toThrow(ConfigError);
+      });
     });
   });
 }

@@ -115,8 +115,8 @@
       return;
     }
     body.replaceChildren(
-      ...alerts.map((a) =>
-        row([
+      ...alerts.map((a) => {
+        const tr = row([
           cell(time(a.processedAtMs)),
           cell(a.decision, a.decision === 'decline' ? 'decline' : 'review'),
           cell(a.transactionId, 'id'),
@@ -125,8 +125,110 @@
           cell(fixed(a.amount, 2), 'num'),
           cell(fixed(a.fraudScore, 3), 'num'),
           cell(a.reasons.map((r) => `${r.name} (${r.source})`).join(', '), 'text'),
-        ]),
-      ),
+        ]);
+        tr.dataset.key = a.key;
+        return tr;
+      }),
+    );
+  }
+
+  // One listener for the table: its rows are replaced on every snapshot.
+  byId('alerts').addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-key]');
+    if (tr) void showDetail(tr.dataset.key);
+  });
+  byId('detail-close').addEventListener('click', () => {
+    byId('detail').hidden = true;
+  });
+
+  const isoTime = (ms) => (ms == null ? '–' : new Date(ms).toISOString());
+
+  /** Opens a transaction's detail: what the models saw and said, read from the store. */
+  async function showDetail(key) {
+    const panel = byId('detail');
+    panel.hidden = false;
+    setText('detail-title', key);
+    setText('detail-status', 'loading…');
+    byId('detail-facts').replaceChildren();
+    byId('detail-reasons').replaceChildren();
+    byId('detail-features').replaceChildren();
+    let r;
+    try {
+      const res = await fetch(`/api/transactions/${encodeURIComponent(key)}`);
+      if (!res.ok) throw new Error((await res.json()).message);
+      r = await res.json();
+    } catch (err) {
+      setText('detail-status', `could not load: ${err.message}`);
+      return;
+    }
+    setText('detail-status', '');
+    const tx = r.transaction;
+    const facts = [
+      ['transaction', tx.id],
+      ['decision', r.decision],
+      ['fraud score', fixed(r.fraudScore, 4)],
+      ['classifier probability', fixed(r.classifierProbability, 4)],
+      ['anomaly score (raw)', fixed(r.anomalyScore, 4)],
+      ['anomaly score (normalised)', fixed(r.anomalyNormalized, 4)],
+      ['card', tx.cardId],
+      ['terminal', tx.terminalId],
+      ['amount', fixed(tx.amount, 2)],
+      ['channel', tx.channel],
+      ['event time', isoTime(tx.timestampMs)],
+      ['enqueued', isoTime(r.enqueuedAtMs)],
+      ['decided', isoTime(r.processedAtMs)],
+      ['model version', r.modelVersion],
+      ['record key', r.key],
+    ];
+    const list = byId('detail-facts');
+    for (const [k, v] of facts) {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = v == null ? '–' : String(v);
+      dd.dataset.fact = k;
+      list.append(dt, dd);
+    }
+    byId('detail-reasons').replaceChildren(
+      ...(r.reasons.length === 0
+        ? [emptyRow(3, 'none')]
+        : r.reasons.map((x) =>
+            row([cell(x.name, 'text'), cell(x.source), cell(fixed(x.contribution, 4), 'num')]),
+          )),
+    );
+    byId('detail-features').replaceChildren(
+      ...Object.entries(r.features).map(([name, v]) => row([cell(name), cell(fixed(v, 4), 'num')])),
+    );
+  }
+
+  function drawDrift(drift) {
+    const panel = byId('drift-panel');
+    if (!drift) {
+      panel.dataset.state = '';
+      setText('drift-max', '–');
+      setText('drift-detail', 'not measured by this process');
+      return;
+    }
+    if (drift.max == null) {
+      panel.dataset.state = '';
+      setText('drift-max', '–');
+      setText('drift-detail', `collecting: ${count(drift.samples)} transactions in the window`);
+      return;
+    }
+    const warn = drift.max > drift.warnAbove;
+    panel.dataset.state = warn ? 'warn' : 'ok';
+    setText('drift-max', fixed(drift.max, 3));
+    let worst = 'fraud score';
+    let worstValue = drift.score ?? -1;
+    for (const [name, v] of Object.entries(drift.features)) {
+      if (v != null && v > worstValue) {
+        worst = name;
+        worstValue = v;
+      }
+    }
+    setText(
+      'drift-detail',
+      `${warn ? `warning: above ${drift.warnAbove}; ` : ''}highest: ${worst}; score ${fixed(drift.score, 3)}; last ${count(drift.samples)} tx`,
     );
   }
 
@@ -209,6 +311,7 @@
     }
     drawCharts(s);
     drawAlerts(s.alerts);
+    drawDrift(s.drift);
     drawSeries(s.series, s.info);
     drawDeadLetters(s.deadLetters);
   }

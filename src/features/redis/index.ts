@@ -9,6 +9,7 @@ export { DEFAULT_REDIS_CARD_HISTORY_OPTIONS, RedisCardHistoryState } from './car
 export type { RedisWindowStateOptions } from './window-state.js';
 export {
   DEFAULT_REDIS_WINDOW_STATE_OPTIONS,
+  keyFingerprint,
   RedisWindowState,
   resolveRedisWindowStateOptions,
   tagOf,

@@ -3,15 +3,19 @@
  * by every consumer, updated and read by Lua scripts (atomic per call, so concurrent consumers
  * never see half an update).
  *
- * Keys, with prefix `P` (hash tags keep each card's and each terminal's keys in one slot):
- * - `P card:{<cardId>}`: sorted set, score = event time, member `<time>|<amount>|<key>`;
- * - `P term:{<terminalId>}`: sorted set, score = event time, member `<time>|<key>`;
- * - `P tlab:{<terminalId>}` (hash entry → time the fraud label became known) and
- *   `P tfraud:{<terminalId>}` (sorted set of the entries labelled fraud): a genuine label reads
- *   like no label, so only fraud labels are stored;
+ * Keys, with prefix `P` (hash tags keep each card's and each terminal's key in its own slot):
+ * - `P cw:{<cardId>}`: a string of the card's entries in time order, 24 bytes each (time,
+ *   running amount sum, key fingerprint) after an 8-byte header (layout in `scripts.ts`);
+ * - `P tw:{<terminalId>}`: the terminal's entries (time, time its fraud label became known,
+ *   key fingerprint) after the number of entries labelled fraud; a genuine label reads like none;
  * - `P watermark`: the largest event time seen (W of the contract).
- * Entries older than the horizon are trimmed whenever a key is touched, and every touched key
- * gets a `PEXPIRE` of its horizon, so idle cards and terminals disappear on their own.
+ * Every touched key is written with a TTL of its horizon, so idle cards and terminals disappear
+ * on their own; expired entries are never counted and are cut lazily.
+ *
+ * A re-delivery is recognised by its time and a 53-bit fingerprint of its key
+ * ({@link keyFingerprint}) rather than the key itself, so entries have a fixed size: two
+ * different transactions of one card (terminal) in the same millisecond are taken for one only
+ * if their fingerprints collide (probability 2^-53).
  *
  * On a single server a batch is one script call that reads and raises the stored watermark, so
  * the semantics are exactly the contract's, also with several consumers. On a cluster the card
@@ -68,6 +72,30 @@ export function resolveRedisWindowStateOptions(options: RedisWindowStateOptions 
  */
 export function tagOf(id: string): string {
   return /[{}%]/.test(id) ? id.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : id;
+}
+
+/**
+ * A 53-bit fingerprint of an event key (two 32-bit multiplicative hashes over its UTF-16 code
+ * units), exact as a double, so the scripts store a fixed-size number instead of the key.
+ */
+export function keyFingerprint(key: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 13;
+  b = Math.imul(b, 0x5bd1e995);
+  b ^= b >>> 15;
+  return (a >>> 0) * 2 ** 21 + (b >>> 11);
 }
 
 /** Stand-in for W = -∞ in scripts (Lua cannot portably parse "-inf"). */
@@ -139,11 +167,17 @@ export class RedisWindowState implements WindowState {
       if (e.timestampMs > w) w = e.timestampMs;
       const wText = String(w);
       const time = String(e.timestampMs);
+      const fingerprint = String(keyFingerprint(e.key));
       if (e.cardId === '') {
         out.fill(Number.NaN, i * stride, i * stride + nCard);
       } else {
         const g = this.group(groups, e.cardId);
-        g.args.push('c', String(this.keyIndex(g, [`${this.prefix}card:{${tagOf(e.cardId)}}`])), e.key, time);
+        g.args.push(
+          'c',
+          String(this.keyIndex(g, `${this.prefix}cw:{${tagOf(e.cardId)}}`)),
+          fingerprint,
+          time,
+        );
         g.args.push(String(e.amount), wText);
         g.tasks.push(i * 2);
       }
@@ -151,20 +185,28 @@ export class RedisWindowState implements WindowState {
         out.fill(Number.NaN, i * stride + nCard, (i + 1) * stride);
       } else {
         const g = this.group(groups, e.terminalId);
-        g.args.push('t', String(this.keyIndex(g, this.terminalKeys(e.terminalId))), e.key, time, '', wText);
+        g.args.push(
+          't',
+          String(this.keyIndex(g, this.terminalKey(e.terminalId))),
+          fingerprint,
+          time,
+          '',
+          wText,
+        );
         g.tasks.push(i * 2 + 1);
       }
     }
     const calls: Promise<void>[] = [];
     for (const g of groups.values()) {
       calls.push(
-        WINDOW_SCRIPT.run<[string, string]>(this.connection, g.keys, [
-          ...this.header,
-          String(g.tasks.length),
-          ...g.args,
-        ]).then(([values, watermark]) => {
+        WINDOW_SCRIPT.run<[Buffer, Buffer]>(
+          this.connection,
+          g.keys,
+          [...this.header, String(g.tasks.length), ...g.args],
+          { binary: true },
+        ).then(([values, watermark]) => {
           this.scatter(g, values, out, nCard);
-          if (watermark !== '') this.raiseWatermark(Number(watermark));
+          if (watermark.length > 0) this.raiseWatermark(Number(watermark.toString()));
         }),
       );
     }
@@ -190,8 +232,8 @@ export class RedisWindowState implements WindowState {
       const g = this.group(groups, item.terminalId);
       const time = String(item.transactionTimestampMs);
       g.args.push(
-        String(this.keyIndex(g, this.terminalKeys(item.terminalId))),
-        `${time}|${item.transactionId}`,
+        String(this.keyIndex(g, this.terminalKey(item.terminalId))),
+        String(keyFingerprint(item.transactionId)),
         time,
         String(item.label),
         String(item.atMs),
@@ -234,26 +276,23 @@ export class RedisWindowState implements WindowState {
     return g;
   }
 
-  /** 1-based index (Lua) of the first of `keys` in the group, adding them on first use. */
-  private keyIndex(g: Group, keys: readonly string[]): number {
-    const first = keys[0]!;
-    let index = g.keyIndex.get(first);
+  /** 1-based index (Lua) of `key` in the group, adding it on first use. */
+  private keyIndex(g: Group, key: string): number {
+    let index = g.keyIndex.get(key);
     if (index === undefined) {
       index = g.keys.length + 1;
-      g.keyIndex.set(first, index);
-      for (const k of keys) g.keys.push(k);
+      g.keyIndex.set(key, index);
+      g.keys.push(key);
     }
     return index;
   }
 
-  private terminalKeys(terminalId: string): string[] {
-    const tag = `{${tagOf(terminalId)}}`;
-    return [`${this.prefix}term:${tag}`, `${this.prefix}tlab:${tag}`, `${this.prefix}tfraud:${tag}`];
+  private terminalKey(terminalId: string): string {
+    return `${this.prefix}tw:{${tagOf(terminalId)}}`;
   }
 
-  /** Copies a group's comma-separated outputs to their events' places in `out`. */
-  private scatter(g: Group, values: string, out: Float64Array, nCard: number): void {
-    const parts = values.split(',');
+  /** Copies a group's packed outputs (little-endian doubles) to their events' places in `out`. */
+  private scatter(g: Group, values: Buffer, out: Float64Array, nCard: number): void {
     const stride = this.aggregates;
     const nTerminal = stride - nCard;
     let p = 0;
@@ -262,7 +301,7 @@ export class RedisWindowState implements WindowState {
       const isTerminal = (task & 1) === 1;
       const start = i * stride + (isTerminal ? nCard : 0);
       const count = isTerminal ? nTerminal : nCard;
-      for (let j = 0; j < count; j++) out[start + j] = Number(parts[p++]);
+      for (let j = 0; j < count; j++, p += 8) out[start + j] = values.readDoubleLE(p);
     }
   }
 

@@ -72,6 +72,13 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    */
   shards?: number;
   /**
+   * Write the search indexes of `searchTransactions` (per card, terminal and decision; see
+   * `search.ts`) with every batch. Off saves about three sorted-set writes per record, and
+   * `searchTransactions` then fails with `NotAvailableError`.
+   * @default true
+   */
+  searchIndexes?: boolean;
+  /**
    * Receives one-line notes about the connection (layout detected, compaction rules skipped).
    * @default undefined (silent)
    */
@@ -89,6 +96,7 @@ export interface ResolvedRedisStoreOptions {
   layout: RedisStoreLayoutOption;
   /** `undefined` = the connection-dependent default. */
   shards: number | undefined;
+  searchIndexes: boolean;
 }
 
 export const DEFAULT_REDIS_STORE_OPTIONS = {
@@ -100,6 +108,7 @@ export const DEFAULT_REDIS_STORE_OPTIONS = {
   maxDeadLetters: 10_000,
   maxDeadLetterPayloadBytes: 65_536,
   layout: 'auto',
+  searchIndexes: true,
   standaloneShards: 1,
   clusterShards: 16,
 } as const;
@@ -147,5 +156,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
     ),
     layout,
     shards: options.shards === undefined ? undefined : integer('shards', options.shards, 1),
+    searchIndexes: options.searchIndexes ?? d.searchIndexes,
   };
 }

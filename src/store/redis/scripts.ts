@@ -41,7 +41,7 @@ end
  * then with doGlobal the alerts stream and, with useTimeSeries, the three lab series.
  *
  * Counters are summed per bucket in Lua first and flushed once per bucket, because a batch
- * mostly falls into one or two buckets. Returns 1 (written) or 0 (duplicate) per record.
+ * mostly falls into one or two buckets; core series points are added with one ZADD per series. Returns 1 (written) or 0 (duplicate) per record.
  */
 export const STORE_SCRIPT = new RedisScript(`${TS_ADD_FUNCTION}
 local useJson = ARGV[1] == '1'
@@ -55,6 +55,8 @@ local nb = tonumber(ARGV[8])
 local n = tonumber(ARGV[9])
 local g = 3 + nb + n
 local agg = {}
+-- Core series points of the new records, added with one ZADD per series after the loop.
+local fraudPoints, genuinePoints = {}, {}
 local out = {}
 local written = 0
 local newest = nil
@@ -86,7 +88,9 @@ for i = 1, n do
         tsAdd(flagged and KEYS[g + 3] or KEYS[g + 4], t, score)
       end
     else
-      redis.call('ZADD', flagged and KEYS[2] or KEYS[3], ms, ARGV[a + 7])
+      local points = flagged and fraudPoints or genuinePoints
+      points[#points + 1] = ms
+      points[#points + 1] = ARGV[a + 7]
       local t = tonumber(ms)
       if newest == nil or t > newest then newest = t end
     end
@@ -119,6 +123,12 @@ for idx, c in pairs(agg) do
   if c[4] > 0 then redis.call('HINCRBY', key, 'decline', c[4]) end
   redis.call('HINCRBYFLOAT', key, 'scoreSum', string.format('%.17g', c[5]))
   redis.call('PEXPIRE', key, bucketTtl)
+end
+-- unpack() is limited by the Lua stack: add in chunks of 1000 points.
+for key, points in pairs({ [KEYS[2]] = fraudPoints, [KEYS[3]] = genuinePoints }) do
+  for c = 1, #points, 2000 do
+    redis.call('ZADD', key, unpack(points, c, math.min(c + 1999, #points)))
+  end
 end
 if written > 0 then redis.call('INCRBY', KEYS[1], written) end
 if newest ~= nil then

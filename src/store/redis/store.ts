@@ -6,6 +6,7 @@ import {
   type RedisCommandConnection,
 } from '../../redis/index.js';
 import { shardOf } from '../../transports/index.js';
+import { checkQuery } from '../search.js';
 import { TimeSeriesBuffer } from '../series.js';
 import {
   type Alert,
@@ -19,8 +20,11 @@ import {
   type SeriesAggregation,
   type SeriesPoint,
   type Store,
+  type TransactionPage,
+  type TransactionQuery,
   toAlert,
 } from '../types.js';
+import { fromStoredDocument, toStoredDocument } from './document.js';
 import {
   bucketStart,
   getDocumentCommand,
@@ -39,6 +43,7 @@ import {
   resolveRedisStoreOptions,
 } from './options.js';
 import { STORE_SCRIPT, TS_ADD_SCRIPT } from './scripts.js';
+import { INDEX_SCRIPT, indexCall, searchIndexes } from './search.js';
 
 /** Most commands one `counters()` query may send (buckets × shards); wider ranges are refused. */
 const MAX_COUNTER_READS = 200_000;
@@ -116,6 +121,16 @@ export class RedisStore implements Store {
           for (let j = 0; j < indices.length; j++) isNew[indices[j]!] = flags[j] === 1 ? 1 : 0;
         }),
       );
+      if (this.options.searchIndexes) {
+        // Search indexes in the same round trip; idempotent, so a redelivery repairs them.
+        const ix = indexCall(
+          this.keys,
+          shard,
+          indices.map((i) => results[i]!),
+          this.options.transactionTtlSeconds,
+        );
+        calls.push(INDEX_SCRIPT.run<number>(this.connection, ix.keys, ix.args).then(() => undefined));
+      }
     }
     try {
       await Promise.all(calls);
@@ -169,9 +184,13 @@ export class RedisStore implements Store {
     }
   }
 
-  /** The dead letter as stored: payload cut to the cap, with the original's full size and hash. */
+  /**
+   * The dead letter as stored: a payload over the cap is cut and carries the original's full
+   * size and hash; one within it is stored whole, as every store keeps it.
+   */
   private capped(item: DeadLetter): DeadLetter {
     const capped = capPayload(item.payload, this.options.maxDeadLetterPayloadBytes);
+    if (!capped.truncated) return item;
     return { ...item, payload: capped.payload, payloadBytes: capped.bytes, payloadSha256: capped.sha256 };
   }
 
@@ -180,7 +199,7 @@ export class RedisStore implements Store {
     const reply = await this.read(() =>
       this.connection.send<string | null>(docKey, getDocumentCommand(this.layout, docKey)),
     );
-    return parseDocumentReply(reply) as ScoredTransaction | undefined;
+    return fromStoredDocument(parseDocumentReply(reply));
   }
 
   async countTransactions(): Promise<number> {
@@ -313,6 +332,18 @@ export class RedisStore implements Store {
     return out;
   }
 
+  /** Reads the secondary indexes written at persist time (see `search.ts`). */
+  async searchTransactions(query: TransactionQuery): Promise<TransactionPage> {
+    checkQuery(query);
+    if (!this.options.searchIndexes) {
+      throw new NotAvailableError('this Redis store was opened with searchIndexes: false');
+    }
+    const { keys, shards, layout, connection } = this;
+    return this.read(() =>
+      searchIndexes({ keys, shards, layout, send: (key, args) => connection.send(key, args) }, query),
+    );
+  }
+
   async close(): Promise<void> {
     await this.connection.close();
   }
@@ -344,7 +375,7 @@ export class RedisStore implements Store {
       const score = String(r.fraudScore);
       docKeys.push(k.transaction(shard, r.key));
       recordArgs.push(
-        JSON.stringify(r),
+        toStoredDocument(r),
         String(r.processedAtMs),
         score,
         DECISION_CODES[r.decision],

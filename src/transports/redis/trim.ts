@@ -3,7 +3,8 @@
  * trimming a stream grows for ever. An entry may go once every group is done with it: it is at
  * or below the group's last-delivered id and not in its pending entries list (PEL). `XTRIM MINID`
  * keeps every id >= the threshold, so the threshold is the smallest, over all groups, of the
- * oldest pending id (when anything is pending) and the last-delivered id.
+ * oldest pending id (when anything is pending) and the last-delivered id. A group created later
+ * with `startFrom: '0'` starts from what is left, not from the stream's first entry.
  */
 import type { RedisCommandConnection } from '../../redis/index.js';
 
