@@ -4,6 +4,7 @@
  * its own settings, results and the baseline it measured in the same run.
  */
 import { cpus, totalmem } from 'node:os';
+import { printTargetSummary } from './targets.js';
 
 const BENCHMARKS = {
   simulator: () => import('./simulator.bench.js'),
@@ -14,6 +15,8 @@ const BENCHMARKS = {
   quality: () => import('./quality.bench.js'),
   'quality-select': () => import('./quality-select.bench.js'),
   pipeline: () => import('./pipeline.bench.js'),
+  peer: () => import('./peer.bench.js'),
+  soak: () => import('./soak.bench.js'),
   'redis-transport': () => import('./redis-transport.bench.js'),
   'redis-store': () => import('./redis-store.bench.js'),
   'kinesis-transport': () => import('./kinesis-transport.bench.js'),
@@ -34,7 +37,10 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
-const names = (requested.length > 0 ? requested : Object.keys(BENCHMARKS)) as Name[];
+// `soak` (10M transactions, several minutes) runs only when named.
+const names = (
+  requested.length > 0 ? requested : Object.keys(BENCHMARKS).filter((n) => n !== 'soak')
+) as Name[];
 console.log(
   `fraudstream benchmarks — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
 );
@@ -45,3 +51,4 @@ for (const name of names) {
   await module.main(benchArgs);
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
+printTargetSummary();

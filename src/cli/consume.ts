@@ -12,6 +12,7 @@ import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
 import { intArg, recordKeyOption } from './args.js';
 import { type KinesisFlags, kinesisOptions, openStreamReader, type RedisFlags } from './connections.js';
 import { DASHBOARD_HOST_HELP, type DashboardFlags, portArg, serveDashboard } from './dashboard.js';
+import { addEndpointOptions, type EndpointFlags, remoteScorerOptions } from './endpoints.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import {
   type CheckpointFlags,
@@ -22,7 +23,13 @@ import {
   type PrefixFlags,
 } from './stores.js';
 
-interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, PrefixFlags, DashboardFlags {
+interface ConsumeFlags
+  extends RedisFlags,
+    KinesisFlags,
+    CheckpointFlags,
+    PrefixFlags,
+    DashboardFlags,
+    EndpointFlags {
   from: string;
   store: string;
   models: string;
@@ -33,10 +40,11 @@ interface ConsumeFlags extends RedisFlags, KinesisFlags, CheckpointFlags, Prefix
   recordKey: RecordKeyMode;
   maxStallS: number;
   maxFutureSkewMs: number;
+  forest: boolean;
 }
 
 export function consumeCommand(): Command {
-  return new Command('consume')
+  const command = new Command('consume')
     .description(
       'Read transactions from a stream, score them and persist decisions, until stopped (SIGINT/SIGTERM).',
     )
@@ -60,6 +68,10 @@ export function consumeCommand(): Command {
       'dead-letter records dated more than this far ahead of the stream (and of the clock)',
       intArg,
       DEFAULT_MAX_FUTURE_SKEW_MS,
+    )
+    .option(
+      '--no-forest',
+      "classifier alone: the Random Cut Forest neither scores nor learns; fraud score = classifier probability against the bundle's thresholds; anomaly scores stored as null",
     )
     .option('--shards <n>', 'redis: stream keys the producer spread cards over', intArg)
     .option('--stream <name>', 'redis: stream base name (default fraudstream:tx)')
@@ -96,6 +108,7 @@ export function consumeCommand(): Command {
     .action(async (flags: ConsumeFlags, command: Command) => {
       await runConsume(flags, command);
     });
+  return addEndpointOptions(command);
 }
 
 async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> {
@@ -122,7 +135,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     { maxBatch: flags.batchSize, maxWaitMs: flags.maxWaitMs },
     checkpoints?.store,
   );
-  const scorer = new Scorer(bundle);
+  const remote = remoteScorerOptions(flags, log);
+  const scorer = new Scorer(bundle, { ...remote.options, forest: flags.forest });
   // Drift against the bundle the consumer started with (a reloaded bundle keeps this reference).
   const drift = bundle.manifest.drift
     ? new DriftMonitor(bundle.manifest.drift, bundle.manifest.featureNames)
@@ -133,6 +147,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     store: redactUrl(storeSpec),
     'feature set': bundle.manifest.featureSet,
     model,
+    ...(!flags.forest && { forest: 'off (--no-forest)' }),
   });
   // Metrics and the page read the consumer's live stats, so a stall shows while no batch completes.
   let consumer: Consumer | undefined;
@@ -181,6 +196,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
       store: redactUrl(storeSpec),
       model: bundle.manifest.fingerprint,
       featureSet: bundle.manifest.featureSet,
+      forest: flags.forest,
       ...(checkpoints && { checkpoints: checkpoints.where }),
       ...(dashboard && { dashboard: dashboard.url }),
     },
@@ -237,6 +253,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     await state?.close?.();
     await cardHistory?.close?.();
     await store.close();
+    remote.close();
   }
   line.done(`consume: ${failure ? 'gave up' : 'stopped'}; ${JSON.stringify(consumer.summary())}`);
   log.flush();

@@ -6,6 +6,7 @@ import { evaluateCommand } from './evaluate.js';
 import { produceCommand } from './produce.js';
 import { scoreCommand } from './score.js';
 import { serveCommand } from './serve.js';
+import { serveModelCommand } from './serve-model.js';
 import { trainCommand } from './train.js';
 import { packageVersion } from './version.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(scoreCommand());
   program.addCommand(demoCommand());
   program.addCommand(serveCommand());
+  program.addCommand(serveModelCommand());
   return program;
 }
 

@@ -7,10 +7,11 @@ import { runInProcess } from '../pipeline/index.js';
 import { loadBundle, Scorer } from '../scoring/index.js';
 import { MemoryStore, type PersistResult, type ScoredTransaction, type Store } from '../store/index.js';
 import { intArg, recordKeyOption, seedOption } from './args.js';
+import { addEndpointOptions, type EndpointFlags, remoteScorerOptions } from './endpoints.js';
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import { addSimulatorSizeOptions, openSource } from './sources.js';
 
-interface ScoreFlags {
+interface ScoreFlags extends EndpointFlags {
   customers?: number;
   terminals?: number;
   source: string;
@@ -54,7 +55,7 @@ export function scoreCommand(): Command {
     .action(async (flags: ScoreFlags) => {
       await runScore(flags);
     });
-  return addSimulatorSizeOptions(command);
+  return addEndpointOptions(addSimulatorSizeOptions(command));
 }
 
 async function runScore(flags: ScoreFlags): Promise<void> {
@@ -73,17 +74,19 @@ async function runScore(flags: ScoreFlags): Promise<void> {
     ...(flags.count !== undefined && { count: flags.count }),
     split: flags.split,
   });
+  const log = flags.logLevel ? createLogger(flags.logLevel) : silentLogger();
+  const remote = remoteScorerOptions(flags, log);
   const result = await runInProcess({
     source,
     store,
     featureSet,
-    scorer: new Scorer(bundle),
+    scorer: new Scorer(bundle, remote.options),
     batchSize: flags.batchSize,
     recordKey: flags.recordKey,
     ...(flags.count !== undefined && { count: flags.count }),
-    logger: flags.logLevel ? createLogger(flags.logLevel) : silentLogger(),
+    logger: log,
     onBatch: (s) => line.update(`score: ${formatCount(s.persisted + s.deadLettered)} records`),
-  });
+  }).finally(() => remote.close());
   if (out)
     await new Promise<void>((resolve, reject) =>
       out.end((err?: Error | null) => (err ? reject(err) : resolve())),

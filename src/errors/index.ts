@@ -14,6 +14,7 @@
  * - {@link NotAvailableError}: a feature that exists in the CLI but not in this build or environment.
  * - {@link ListenError}: a server (the dashboard) could not listen on its host and port.
  * - {@link BadRequestError}: an HTTP request is malformed (answered with 400, field and reason).
+ * - {@link RemoteModelError}: a remote model endpoint failed or timed out.
  */
 
 /** Base class of every error fraudstream throws on purpose. */
@@ -154,6 +155,20 @@ export class ListenError extends FraudstreamError {
     this.host = host;
     this.port = port;
     this.code = code;
+  }
+}
+
+/**
+ * A remote model (a SageMaker endpoint or `fraudstream serve-model`) failed, timed out or answered
+ * something unreadable. Retrying may succeed; the scorer's endpoint fallback decides what happens.
+ */
+export class RemoteModelError extends FraudstreamError {
+  override name = 'RemoteModelError';
+  /** The endpoint's name (never a URL with credentials). */
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string, options?: { cause?: unknown }) {
+    super(`endpoint ${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
   }
 }
 

@@ -252,7 +252,7 @@ export class Consumer {
       // Rows are rewritten compactly for the records left; this pass sees their state as is.
       await this.extractFeatures(transactions, this.features, width);
     });
-    const results = this.scoreRecords(transactions, records);
+    const results = await this.scoreRecords(transactions, records);
     return { batch, results, records, dead, startedAtMs };
   }
 
@@ -356,10 +356,10 @@ export class Consumer {
    * The forest learns each record key once: a key seen recently (a redelivery, a producer retry)
    * is scored but not learned again.
    */
-  private scoreRecords(
+  private async scoreRecords(
     transactions: readonly Transaction[],
     records: readonly DeliveredRecord[],
-  ): ScoredTransaction[] {
+  ): Promise<ScoredTransaction[]> {
     const n = transactions.length;
     if (n === 0) return [];
     const { featureSet, scorer } = this.o;
@@ -371,7 +371,13 @@ export class Consumer {
         : 0;
       relearned += 1 - learn[i]!;
     }
-    const scores = scorer.scoreBatch(this.features, n, transactions, relearned > 0 ? learn : undefined);
+    // The mask is taken once, outside the retried step: a retry must not find its keys learned.
+    const mask = relearned > 0 ? learn : undefined;
+    // One call per batch; a remote model that fails under the `retry` fallback holds the batch
+    // like a store failure (RemoteModelError counts as one), the in-process path never throws here.
+    const scores = await this.retry.run('models', n, () =>
+      scorer.scoreBatchAsync(this.features, n, transactions, mask),
+    );
     this.o.drift?.observe(this.features, scores.fraudScore, n);
     const results = scoredTransactions(
       transactions,

@@ -5,16 +5,19 @@
  * nothing: the batch is held and retried. The second must cost only that record: the batch is
  * bisected (as AWS Lambda's BisectBatchOnFunctionError does) until the record is alone.
  */
-import { ClosedError, StoreError } from '../errors/index.js';
+import { ClosedError, RemoteModelError, StoreError } from '../errors/index.js';
 
 /**
  * Whether `error` means the store, feature state or transport failed as a whole. Decided on the
- * class: {@link StoreError} (and its `TransientStoreError`), a transport used after close, and
+ * class: {@link StoreError} (and its `TransientStoreError`), a transport used after close, a
+ * remote model endpoint that failed ({@link RemoteModelError}), and
  * Node.js system errors (`ECONNREFUSED`, `ETIMEDOUT`…). Any other error is taken as caused by a
  * record, and the batch is bisected to find it.
  */
 export function isStoreFailure(error: unknown): boolean {
-  if (error instanceof StoreError || error instanceof ClosedError) return true;
+  // A remote model endpoint that fails (under the `retry` fallback) is a dependency down, like the store.
+  if (error instanceof StoreError || error instanceof ClosedError || error instanceof RemoteModelError)
+    return true;
   const system = error as NodeJS.ErrnoException | undefined;
   return typeof system?.syscall === 'string' && typeof system.code === 'string';
 }

@@ -198,7 +198,7 @@ export function createKinesisHandler(options: KinesisHandlerOptions): KinesisHan
     const learn = new Uint8Array(n);
     for (let i = 0; i < n; i++)
       learn[i] = learned.add(recordKey(good[i]!.tx, good[i]!.position, keyMode)) ? 1 : 0;
-    const scores = scorer.scoreBatch(features, n, transactions, learn);
+    const scores = await scorer.scoreBatchAsync(features, n, transactions, learn);
     const results = scoredTransactions(transactions, good, names, features, scores, Date.now(), keyMode);
     return store.persistBatch(results);
   }

@@ -38,7 +38,7 @@ export async function handleLabRecords(
     good.map((g) => g.tx),
     features,
   );
-  const scores = deps.scorer.scoreBatch(
+  const scores = await deps.scorer.scoreBatchAsync(
     features,
     good.length,
     good.map((g) => g.tx),

@@ -25,12 +25,20 @@ export {
 export type { EvaluateOptions, EvaluationReport, TestRows } from './evaluation.js';
 export { evaluateBundle } from './evaluation.js';
 export { chooseThresholds, metricSet } from './quality.js';
+export type { EndpointFallback, ModelKind, RemoteModel, RemoteModels } from './remote.js';
+export { ENDPOINT_FALLBACKS, MODEL_KINDS } from './remote.js';
 export type { Rule, RuleAction, RuleInput, RuleOperator } from './rules.js';
 export { RULE_ACTIONS, RULE_OPERATORS, ruleMatches, validateRules } from './rules.js';
 export type { FeatureScaling } from './scaling.js';
 export { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
-export type { ExplainPolicy, ScoreBatch, ScorerOptions } from './scorer.js';
-export { DEFAULT_SCORER_OPTIONS, Scorer } from './scorer.js';
+export type {
+  ExplainPolicy,
+  LearnPolicy,
+  ResolvedScorerOptions,
+  ScoreBatch,
+  ScorerOptions,
+} from './scorer.js';
+export { DEFAULT_SCORER_OPTIONS, resolveScorerOptions, Scorer } from './scorer.js';
 export type { HandbookFigures, HandbookSeedOptions, HandbookSeedResult, PairedComparison } from './seeds.js';
 export {
   formatMeanSd,

@@ -162,6 +162,34 @@ describe.skipIf(skipWithoutRedis(['redis-server', 'redis-cli']))('fraudstream CL
     }
   }, 90_000);
 
+  it('consume --no-forest scores with the classifier alone and stores no anomaly score', async () => {
+    server = await startRedisServer();
+    const stream = streamName('noforest');
+    const prefix = randomKeyPrefix('noforest');
+    expect((await produceToRedis(server.url, stream, 300)).code).toBe(0);
+    const consumed = await runCli(
+      redisConsumeArgs(server.url, stream, prefix, models, ['--count', '300', '--no-forest']),
+    );
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(await storedCount(server.url, prefix)).toBe(300);
+    const client = await connectRaw(server.url);
+    try {
+      let checked = 0;
+      for await (const keys of client.scanIterator({ MATCH: `${prefix}tx:*`, COUNT: 1000 })) {
+        for (const key of keys) {
+          const doc = JSON.parse((await client.get(key))!) as Record<string, unknown>;
+          expect(doc.anomalyScore, key).toBeNull();
+          expect(doc.anomalyNormalized, key).toBeNull();
+          expect(doc.fraudScore, key).toBe(doc.classifierProbability);
+          checked++;
+        }
+      }
+      expect(checked).toBe(300);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
   it('takes the Redis URL from REDIS_URL with --from redis / --to redis', async () => {
     server = await startRedisServer();
     const env = { REDIS_URL: server.url };

@@ -13,6 +13,7 @@ import {
   ruleMatches,
   Scorer,
   saveBundle,
+  standardize,
   type TrainedBundle,
   validateRules,
 } from '../../src/scoring/index.js';
@@ -156,6 +157,59 @@ describe('trained bundle and scorer', () => {
     expect(flagged).toBeGreaterThan(0);
     expect(flaggedFraud / flagged).toBeGreaterThan(0.3);
     expect(nCols).toBe(15);
+  });
+
+  it('with the forest off, scores by the classifier alone and leaves the forest untouched', async () => {
+    const loaded = await loadBundle(dir);
+    const m = loaded.manifest;
+    const { x, nCols } = bundle.trainingSet;
+    const rows = 400;
+    const before = JSON.stringify(loaded.rcf.toJSON());
+    const scores = new Scorer(loaded, { forest: false }).scoreBatch(x.subarray(0, rows * nCols), rows);
+    const classifier = loaded.gbdt.predictProba({
+      data: Float32Array.from(x.subarray(0, rows * nCols)),
+      nRows: rows,
+      nCols,
+    });
+    for (let i = 0; i < rows; i++) {
+      const f = scores.fraudScore[i]!;
+      expect(f).toBe(classifier[i]);
+      expect(scores.anomalyScore[i]).toBeNaN();
+      expect(scores.anomalyNormalized[i]).toBeNaN();
+      expect(scores.decisions[i]).toBe(
+        f >= m.thresholds.decline ? 'decline' : f >= m.thresholds.review ? 'review' : 'approve',
+      );
+      expect(scores.reasons[i]!.some((r) => r.source === 'anomaly')).toBe(false);
+    }
+    // Nothing learned: the forest's state is byte for byte what it was.
+    expect(JSON.stringify(loaded.rcf.toJSON())).toBe(before);
+  });
+
+  it('learns from every k-th transaction of the stream across batches, and scores every one', async () => {
+    const { x, nCols } = bundle.trainingSet;
+    const sampled = await loadBundle(dir);
+    const manual = await loadBundle(dir);
+    const scorer = new Scorer(sampled, { forestUpdateEvery: 3, explain: 'none' });
+    const sizes = [5, 7, 1, 9];
+    let at = 0;
+    for (const size of sizes) {
+      const rows = x.subarray(at * nCols, (at + size) * nCols);
+      const scores = scorer.scoreBatch(rows, size);
+      // Every row is scored, by the forest as it stood before this batch learned anything.
+      const z = standardize(rows, size, manual.manifest.rcf.scaling, new Float64Array(size * nCols));
+      expect(Array.from(scores.anomalyScore.subarray(0, size))).toEqual(
+        Array.from(manual.rcf.scoreBatch(z, size)),
+      );
+      // The forest learns a batch at once (tree by tree), so the reference does too.
+      const learned: number[] = [];
+      for (let i = 0; i < size; i++) {
+        if ((at + i) % 3 === 0) learned.push(...z.subarray(i * nCols, (i + 1) * nCols));
+      }
+      if (learned.length > 0) manual.rcf.updateBatch(Float64Array.from(learned), learned.length / nCols);
+      at += size;
+    }
+    expect(JSON.stringify(sampled.rcf.toJSON())).toBe(JSON.stringify(manual.rcf.toJSON()));
+    expect(() => new Scorer(sampled, { forestUpdateEvery: 0 })).toThrow(ConfigError);
   });
 
   it('lets rules raise a decision but never lower it', async () => {
