@@ -12,6 +12,8 @@ const BENCHMARKS = {
   gbdt: () => import('./gbdt.bench.js'),
   rcf: () => import('./rcf.bench.js'),
   handbook: () => import('./handbook.bench.js'),
+  quality: () => import('./quality.bench.js'),
+  'quality-select': () => import('./quality-select.bench.js'),
   pipeline: () => import('./pipeline.bench.js'),
   peer: () => import('./peer.bench.js'),
   soak: () => import('./soak.bench.js'),
@@ -23,7 +25,11 @@ const BENCHMARKS = {
 
 type Name = keyof typeof BENCHMARKS;
 
-const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// Names come first; everything from the first flag on goes to the benchmark(s) (`-- quality --seeds 0..2`).
+const argv = process.argv.slice(2);
+const firstFlag = argv.findIndex((a) => a.startsWith('-'));
+const requested = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+const benchArgs = firstFlag < 0 ? [] : argv.slice(firstFlag);
 const unknown = requested.filter((n) => !(n in BENCHMARKS));
 if (unknown.length > 0) {
   console.error(
@@ -42,7 +48,7 @@ for (const name of names) {
   console.log(`\n===== ${name} =====`);
   const started = performance.now();
   const module = await BENCHMARKS[name]();
-  await module.main([]);
+  await module.main(benchArgs);
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 printTargetSummary();

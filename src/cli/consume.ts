@@ -16,6 +16,7 @@ import { addEndpointOptions, type EndpointFlags, remoteScorerOptions } from './e
 import { formatCount, progressLine, ratePerSecond } from './progress.js';
 import {
   type CheckpointFlags,
+  openCardHistory,
   openKinesisCheckpoints,
   openStore,
   openWindowState,
@@ -117,6 +118,8 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
   const storeSpec = flags.store ?? (flags.from.startsWith('redis') ? flags.from : 'memory');
   const store = await openStore(storeSpec, flags, log);
   const state = await openWindowState(storeSpec, flags, bundle.manifest.delayDays);
+  const cardHistory =
+    bundle.manifest.featureSet === 'transactions-plus' ? await openCardHistory(storeSpec, flags) : undefined;
   const fromKinesis = flags.from.startsWith('kinesis://');
   if (!fromKinesis && flags.checkpoints !== undefined) {
     throw new ConfigError(
@@ -171,6 +174,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     featureSet: createFeatureSet(bundle.manifest.featureSet, {
       delayDays: bundle.manifest.delayDays,
       ...(state && { state }),
+      ...(cardHistory && { cardHistory }),
     }),
     scorer,
     logger: log,
@@ -247,6 +251,7 @@ async function runConsume(flags: ConsumeFlags, command: Command): Promise<void> 
     await close();
     await checkpoints?.close();
     await state?.close?.();
+    await cardHistory?.close?.();
     await store.close();
     remote.close();
   }

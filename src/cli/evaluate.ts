@@ -1,6 +1,21 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { type EvaluationReport, evaluateBundle, loadBundle, type MetricSet } from '../scoring/index.js';
+import { ConfigError } from '../errors/index.js';
+import type { Transaction } from '../events/index.js';
+import { FEATURE_SET_NAMES, type FeatureSetName } from '../features/index.js';
+import {
+  type EvaluationReport,
+  evaluateBundle,
+  formatMeanSd,
+  formatPaired,
+  type HandbookFigures,
+  handbookFigures,
+  loadBundle,
+  type MetricSet,
+  pairedComparison,
+  parseSeeds,
+  runHandbookSeed,
+} from '../scoring/index.js';
 import { intArg, seedOption } from './args.js';
 import { formatCount, progressLine } from './progress.js';
 import {
@@ -18,7 +33,9 @@ export const HANDBOOK_TEST_TO = '2018-08-14';
 interface EvaluateFlags {
   customers?: number;
   terminals?: number;
-  models: string;
+  models?: string;
+  seeds?: string;
+  features?: FeatureSetName;
   source: string;
   seed?: number;
   testFrom?: string;
@@ -32,7 +49,16 @@ interface EvaluateFlags {
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description('Score a later test period with a bundle and report AUC, AP, Card Precision@k and more.')
-    .requiredOption('--models <dir>', 'model bundle directory')
+    .option('--models <dir>', 'model bundle directory (required unless --seeds)')
+    .option(
+      '--seeds <list>',
+      'simulator: train at the defaults and evaluate on each world (0..9 or 0,3,5), the Handbook protocol; prints mean ± sd and paired comparisons',
+    )
+    .addOption(
+      new Option('--features <set>', 'with --seeds: feature set to train').choices(
+        FEATURE_SET_NAMES.filter((n) => n !== 'creditcard'),
+      ),
+    )
     .option('--source <spec>', 'labelled history covering training and test periods', 'simulator')
     .addOption(seedOption())
     .option(
@@ -61,8 +87,16 @@ export function evaluateCommand(): Command {
 }
 
 async function runEvaluate(flags: EvaluateFlags): Promise<void> {
+  if (flags.seeds !== undefined) {
+    await runSeeds(flags);
+    return;
+  }
+  if (flags.models === undefined)
+    throw new ConfigError('evaluate needs --models <dir> (or --seeds to train per world)');
   const bundle = await loadBundle(flags.models, {
-    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    onWarning: (m) =>
+      process.stderr.write(`warning: ${m}
+`),
   });
   const isSimulator = flags.source === 'simulator';
   const from = flags.testFrom ?? (isSimulator ? HANDBOOK_TEST_FROM : undefined);
@@ -125,4 +159,54 @@ export function formatReport(report: EvaluationReport, k = 100): string {
     r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
   );
   return `${lines.join('\n')}\n(threshold-based figures at the review threshold ${report.threshold.toFixed(4)}; ${formatCount(report.removedKnownCompromised)} transactions of known-compromised cards removed)\n`;
+}
+
+/** `evaluate --seeds`: the Handbook protocol on each simulated world, fraudstream at its defaults. */
+async function runSeeds(flags: EvaluateFlags): Promise<void> {
+  if (flags.source !== 'simulator') throw new ConfigError('--seeds works with --source simulator');
+  const seeds = parseSeeds(flags.seeds!);
+  const featureSet = flags.features ?? 'transactions';
+  const per: { classifier: HandbookFigures; forest: HandbookFigures; combined: HandbookFigures }[] = [];
+  const line = progressLine();
+  for (const seed of seeds) {
+    const source = (): AsyncIterable<Transaction> =>
+      transactionsOf(
+        openSource('simulator', {
+          seed,
+          ...(flags.customers !== undefined && { customers: flags.customers }),
+          ...(flags.terminals !== undefined && { terminals: flags.terminals }),
+        }),
+        { malformed: 0 },
+      );
+    line.update(`  seed ${seed}: training and evaluating (${featureSet})`);
+    const { report, bundle } = await runHandbookSeed({ seed, world: source, featureSet });
+    const f = {
+      classifier: handbookFigures(report.classifier),
+      forest: handbookFigures(report.anomaly),
+      combined: handbookFigures(report.combined),
+    };
+    per.push(f);
+    line.done(
+      `seed ${seed}: classifier ${fig(f.classifier)} | forest ${fig(f.forest)} | combined (weight ${bundle.manifest.combination.anomalyWeight.toFixed(2)}) ${fig(f.combined)}  (AUC AP CP@100)`,
+    );
+  }
+  const metrics = ['auc', 'ap', 'cp100'] as const;
+  for (const score of ['classifier', 'forest', 'combined'] as const) {
+    process.stdout.write(
+      `${score.padEnd(10)} ${metrics.map((m) => `${m === 'cp100' ? 'CP@100' : m.toUpperCase()} ${formatMeanSd(per.map((p) => p[score][m]))}`).join('   ')}\n`,
+    );
+  }
+  for (const m of metrics) {
+    const c = pairedComparison(
+      per.map((p) => p.combined[m]),
+      per.map((p) => p.classifier[m]),
+    );
+    process.stdout.write(
+      `combined − classifier ${m === 'cp100' ? 'CP@100' : m.toUpperCase()}: ${formatPaired(c)}\n`,
+    );
+  }
+}
+
+function fig(h: HandbookFigures): string {
+  return `${h.auc.toFixed(3)} ${h.ap.toFixed(3)} ${h.cp100.toFixed(3)}`;
 }

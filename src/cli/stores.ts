@@ -1,6 +1,11 @@
 import { redactUrl } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { RedisWindowState, type WindowState } from '../features/index.js';
+import {
+  type CardHistoryState,
+  RedisCardHistoryState,
+  RedisWindowState,
+  type WindowState,
+} from '../features/index.js';
 import type { Logger } from '../logging/index.js';
 import type { RedisConnectionOptions } from '../redis/index.js';
 import { MemoryStore, RedisStore, type Store } from '../store/index.js';
@@ -50,6 +55,23 @@ export async function openWindowState(
   return RedisWindowState.connect({
     ...redisConnection(url, flags),
     delayDays,
+    ...(flags.prefix !== undefined && { prefix: `${flags.prefix}fs:` }),
+  });
+}
+
+/**
+ * Card history of `transactions-plus` for a store: in Redis beside the window state when the
+ * store is Redis (shared by every consumer), `undefined` (in-process memory) otherwise.
+ */
+export async function openCardHistory(
+  spec: string,
+  flags: RedisFlags & PrefixFlags,
+): Promise<CardHistoryState | undefined> {
+  if (spec === 'memory') return undefined;
+  const url = resolveRedisUrl(spec);
+  if (!isRedisUrl(url)) return undefined;
+  return RedisCardHistoryState.connect({
+    ...redisConnection(url, flags),
     ...(flags.prefix !== undefined && { prefix: `${flags.prefix}fs:` }),
   });
 }

@@ -1,6 +1,7 @@
 import { ConfigError, NotAvailableError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
 import { CREDITCARD_COLUMNS } from '../events/index.js';
+import { CARD_HISTORY_STRIDE, type CardHistoryState, MemoryCardHistoryState } from './card-history.js';
 import type { FeatureSet, FeatureSetName, WindowEvent, WindowState } from './types.js';
 import { FEATURE_SET_NAMES } from './types.js';
 import { DAY_MS, MemoryWindowState, windowAggregateCount } from './window-state.js';
@@ -19,6 +20,11 @@ export interface FeatureSetOptions {
    * @default 7
    */
   delayDays?: number;
+  /**
+   * Card history state of the `transactions-plus` set (memory or Redis). Ignored by the others.
+   * @default a new MemoryCardHistoryState (30 days)
+   */
+  cardHistory?: CardHistoryState;
 }
 
 /** Defaults of {@link FeatureSetOptions}. */
@@ -28,7 +34,7 @@ export const DEFAULT_FEATURE_SET_OPTIONS = Object.freeze({ delayDays: 7 });
 export function resolveFeatureSetOptions(
   name: FeatureSetName,
   options: FeatureSetOptions = {},
-): { name: FeatureSetName; state?: WindowState; delayDays: number } {
+): { name: FeatureSetName; state?: WindowState; cardHistory?: CardHistoryState; delayDays: number } {
   if (!(FEATURE_SET_NAMES as readonly string[]).includes(name)) {
     throw new ConfigError(
       `unknown feature set "${String(name)}"; expected one of ${FEATURE_SET_NAMES.join(', ')}`,
@@ -44,7 +50,12 @@ export function resolveFeatureSetOptions(
       `delayDays ${delayDays} disagrees with the window state's delayDays ${options.state.config.delayDays}`,
     );
   }
-  return options.state === undefined ? { name, delayDays } : { name, state: options.state, delayDays };
+  return {
+    name,
+    delayDays,
+    ...(options.state !== undefined && { state: options.state }),
+    ...(options.cardHistory !== undefined && { cardHistory: options.cardHistory }),
+  };
 }
 
 /**
@@ -54,12 +65,15 @@ export function resolveFeatureSetOptions(
  *   given (`NaN` when missing; `Amount` falls back to `tx.amount`). Stateless.
  * - `transactions`: the Fraud Detection Handbook's 15 baseline inputs (see
  *   {@link TRANSACTIONS_FEATURE_NAMES}) over a {@link WindowState}.
+ * - `transactions-plus`: the same 15, then {@link TRANSACTIONS_PLUS_EXTRA_NAMES} from a
+ *   {@link CardHistoryState} (the card's own recent amounts, timing and terminals).
  */
 export function createFeatureSet(name: FeatureSetName, options: FeatureSetOptions = {}): FeatureSet {
   const resolved = resolveFeatureSetOptions(name, options);
   if (resolved.name === 'creditcard') return new CreditcardFeatureSet();
   const state = resolved.state ?? new MemoryWindowState({ delayDays: resolved.delayDays });
-  return new TransactionsFeatureSet(state);
+  if (resolved.name === 'transactions') return new TransactionsFeatureSet(state);
+  return new TransactionsFeatureSet(state, resolved.cardHistory ?? new MemoryCardHistoryState());
 }
 
 /** Column names of the `creditcard` feature set. */
@@ -120,6 +134,30 @@ export const TRANSACTIONS_FEATURE_NAMES: readonly string[] = Object.freeze(
 );
 
 /**
+ * Columns `transactions-plus` adds after the Handbook's 15, all about the card's own history over
+ * the card history horizon (30 days by default), excluding the transaction itself:
+ * hours since its previous transaction; the amount over the mean, the z-score of the amount
+ * (`(amount − mean) / √(variance + 1)`, the +1 in currency units² keeping a one-amount history
+ * finite) and the amount over the largest amount; 1 when the card has not used this terminal in
+ * the horizon; the number of distinct terminals it used, this one included. `NaN` where a card
+ * has no history.
+ */
+export const TRANSACTIONS_PLUS_EXTRA_NAMES: readonly string[] = Object.freeze([
+  'CUSTOMER_ID_HOURS_SINCE_PREV_TX',
+  'TX_AMOUNT_TO_CUSTOMER_MEAN',
+  'TX_AMOUNT_CUSTOMER_ZSCORE',
+  'TX_AMOUNT_TO_CUSTOMER_MAX',
+  'CUSTOMER_ID_NEW_TERMINAL',
+  'CUSTOMER_ID_NB_TERMINALS',
+]);
+
+/** All columns of `transactions-plus` with the default windows. */
+export const TRANSACTIONS_PLUS_FEATURE_NAMES: readonly string[] = Object.freeze([
+  ...TRANSACTIONS_FEATURE_NAMES,
+  ...TRANSACTIONS_PLUS_EXTRA_NAMES,
+]);
+
+/**
  * 1 when the UTC day of week is Saturday or Sunday (Handbook: `weekday() >= 5`). Event times
  * are interpreted in UTC because the pipeline has no notion of the cardholder's time zone.
  */
@@ -137,9 +175,11 @@ export function isNightUtc(timestampMs: number): number {
 }
 
 class TransactionsFeatureSet implements FeatureSet {
-  readonly name = 'transactions';
+  readonly name: FeatureSetName;
   readonly featureNames: readonly string[];
   private readonly state: WindowState;
+  private readonly history: CardHistoryState | undefined;
+  private historyOut = new Float64Array(0);
   private readonly nCard: number;
   private readonly nTerminal: number;
   private readonly stride: number;
@@ -149,10 +189,14 @@ class TransactionsFeatureSet implements FeatureSet {
   private aggregates = new Float64Array(0);
   private busy = false;
 
-  constructor(state: WindowState) {
+  constructor(state: WindowState, history?: CardHistoryState) {
     this.state = state;
+    this.history = history;
+    this.name = history ? 'transactions-plus' : 'transactions';
     const { cardWindowsDays, terminalWindowsDays } = state.config;
-    this.featureNames = Object.freeze(transactionsFeatureNames(cardWindowsDays, terminalWindowsDays));
+    const names = transactionsFeatureNames(cardWindowsDays, terminalWindowsDays);
+    if (history) names.push(...TRANSACTIONS_PLUS_EXTRA_NAMES);
+    this.featureNames = Object.freeze(names);
     this.nCard = cardWindowsDays.length;
     this.nTerminal = terminalWindowsDays.length;
     this.stride = windowAggregateCount(state.config);
@@ -166,6 +210,11 @@ class TransactionsFeatureSet implements FeatureSet {
     if (!this.state.peek) {
       throw new NotAvailableError('this window state cannot be read without updating it (no dry run)');
     }
+    if (this.history) {
+      throw new NotAvailableError(
+        'transactions-plus has no dry run yet: the card history cannot be read without updating it',
+      );
+    }
     await this.compute(batch, out, true);
   }
 
@@ -178,6 +227,7 @@ class TransactionsFeatureSet implements FeatureSet {
     const shared = !this.busy;
     let events: WindowEvent[];
     let aggregates: Float64Array;
+    let historyOut: Float64Array | undefined;
     if (shared) {
       this.busy = true;
       events = this.fillPool(batch);
@@ -187,13 +237,27 @@ class TransactionsFeatureSet implements FeatureSet {
         );
       }
       aggregates = this.aggregates;
+      if (this.history) {
+        if (this.historyOut.length < n * CARD_HISTORY_STRIDE) {
+          this.historyOut = new Float64Array((aggregates.length / this.stride) * CARD_HISTORY_STRIDE);
+        }
+        historyOut = this.historyOut;
+      }
     } else {
       events = batch.map(toWindowEvent);
       aggregates = new Float64Array(n * this.stride);
+      if (this.history) historyOut = new Float64Array(n * CARD_HISTORY_STRIDE);
     }
     try {
-      if (peek) await this.state.peek!(events, aggregates);
-      else await this.state.updateAndRead(events, aggregates);
+      if (peek) {
+        await this.state.peek!(events, aggregates);
+      } else {
+        // Independent states (one per card and terminal, one per card): both run in one round trip's time.
+        await Promise.all([
+          this.state.updateAndRead(events, aggregates),
+          this.history && historyOut ? this.history.updateAndRead(events, historyOut) : undefined,
+        ]);
+      }
     } finally {
       if (shared) this.busy = false;
     }
@@ -222,6 +286,7 @@ class TransactionsFeatureSet implements FeatureSet {
         out[o++] = count;
         out[o++] = count > 0 ? frauds / count : count === 0 ? 0 : Number.NaN;
       }
+      if (historyOut) writeHistoryFeatures(tx.amount, historyOut, i * CARD_HISTORY_STRIDE, out, o);
     }
   }
 
@@ -247,6 +312,38 @@ class TransactionsFeatureSet implements FeatureSet {
     }
     return events;
   }
+}
+
+/** The {@link TRANSACTIONS_PLUS_EXTRA_NAMES} columns of one transaction from its card history. */
+function writeHistoryFeatures(
+  amount: number,
+  h: Float64Array,
+  a: number,
+  out: Float64Array,
+  o: number,
+): void {
+  const sincePreviousMs = h[a]!;
+  const count = h[a + 1]!;
+  const sum = h[a + 2]!;
+  const sumSquares = h[a + 3]!;
+  const max = h[a + 4]!;
+  const sameTerminal = h[a + 5]!;
+  const distinctTerminals = h[a + 6]!;
+  out[o] = sincePreviousMs / 3_600_000;
+  if (count > 0) {
+    const mean = sum / count;
+    const variance = Math.max(0, sumSquares / count - mean * mean);
+    out[o + 1] = mean > 0 ? amount / mean : Number.NaN;
+    out[o + 2] = (amount - mean) / Math.sqrt(variance + 1);
+    out[o + 3] = max > 0 ? amount / max : Number.NaN;
+  } else {
+    // NaN count (unknown card) or no history: nothing to compare the amount with.
+    out[o + 1] = Number.NaN;
+    out[o + 2] = Number.NaN;
+    out[o + 3] = Number.NaN;
+  }
+  out[o + 4] = Number.isNaN(sameTerminal) ? Number.NaN : sameTerminal === 0 ? 1 : 0;
+  out[o + 5] = distinctTerminals;
 }
 
 function toWindowEvent(tx: Transaction): WindowEvent {

@@ -1,3 +1,11 @@
+export type { CardHistoryConfig, CardHistoryOptions, CardHistoryState } from './card-history.js';
+export {
+  CARD_HISTORY_FIELDS,
+  CARD_HISTORY_STRIDE,
+  DEFAULT_CARD_HISTORY_OPTIONS,
+  MemoryCardHistoryState,
+  resolveCardHistoryOptions,
+} from './card-history.js';
 export type { FeatureSetOptions } from './feature-sets.js';
 export {
   CREDITCARD_FEATURE_NAMES,
@@ -7,11 +15,15 @@ export {
   isWeekendUtc,
   resolveFeatureSetOptions,
   TRANSACTIONS_FEATURE_NAMES,
+  TRANSACTIONS_PLUS_EXTRA_NAMES,
+  TRANSACTIONS_PLUS_FEATURE_NAMES,
   transactionsFeatureNames,
 } from './feature-sets.js';
-export type { RedisWindowStateOptions } from './redis/index.js';
+export type { RedisCardHistoryOptions, RedisWindowStateOptions } from './redis/index.js';
 export {
+  DEFAULT_REDIS_CARD_HISTORY_OPTIONS,
   DEFAULT_REDIS_WINDOW_STATE_OPTIONS,
+  RedisCardHistoryState,
   RedisWindowState,
   resolveRedisWindowStateOptions,
 } from './redis/index.js';

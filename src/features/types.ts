@@ -1,7 +1,7 @@
 import type { Feedback, Transaction } from '../events/index.js';
 
 /** The feature sets fraudstream knows, by name. */
-export const FEATURE_SET_NAMES = ['creditcard', 'transactions'] as const;
+export const FEATURE_SET_NAMES = ['creditcard', 'transactions', 'transactions-plus'] as const;
 export type FeatureSetName = (typeof FEATURE_SET_NAMES)[number];
 
 /**

@@ -39,5 +39,16 @@ export type {
   ScorerOptions,
 } from './scorer.js';
 export { DEFAULT_SCORER_OPTIONS, resolveScorerOptions, Scorer } from './scorer.js';
+export type { HandbookFigures, HandbookSeedOptions, HandbookSeedResult, PairedComparison } from './seeds.js';
+export {
+  formatMeanSd,
+  formatPaired,
+  HANDBOOK_PROTOCOL,
+  handbookFigures,
+  meanSd,
+  pairedComparison,
+  parseSeeds,
+  runHandbookSeed,
+} from './seeds.js';
 export type { TrainBundleOptions, TrainedBundle, TrainPhase, TrainProgress } from './training.js';
-export { trainBundle } from './training.js';
+export { DEFAULT_CLASSIFIER_OPTIONS, trainBundle, trainClassifier } from './training.js';

@@ -12,7 +12,7 @@ import {
   type TrainingSet,
   type WindowState,
 } from '../features/index.js';
-import { type GbdtTrainOptions, type Matrix, trainGbdt } from '../models/gbdt/index.js';
+import { type GbdtModel, type GbdtTrainOptions, type Matrix, trainGbdt } from '../models/gbdt/index.js';
 import { averagePrecision } from '../models/metrics/index.js';
 import { RandomCutForest, type RcfOptions } from '../models/rcf/index.js';
 import {
@@ -27,6 +27,21 @@ import { driftReference } from './drift.js';
 import { chooseThresholds, metricSet } from './quality.js';
 import type { Rule } from './rules.js';
 import { FOREST_BATCH, fitScaling, standardize } from './scaling.js';
+
+/**
+ * The classifier settings `trainBundle` uses unless told otherwise (`TrainBundleOptions.gbdt`),
+ * chosen by time-respecting validation on worlds the quality bench does not report
+ * (`bench/quality-select.bench.ts`; README "Detection quality"). Anything not set here is the
+ * trainer's XGBoost-aligned default. Boosting stops early on validation AP.
+ */
+export const DEFAULT_CLASSIFIER_OPTIONS: Readonly<Partial<GbdtTrainOptions>> = Object.freeze({
+  nTrees: 200,
+  maxDepth: 4,
+  learningRate: 0.1,
+  minChildWeight: 1,
+  scalePosWeight: 1,
+  lambda: 1,
+});
 
 export type TrainPhase = 'features' | 'classifier' | 'forest' | 'calibration';
 
@@ -65,7 +80,12 @@ export interface TrainBundleOptions {
   gbdt?: Partial<GbdtTrainOptions>;
   /** Forest options except `dimensions` (set from the feature set). */
   rcf?: Partial<Omit<RcfOptions, 'dimensions'>>;
-  /** Largest anomaly weight tried. 0 keeps the classifier alone. @default 0.5 */
+  /**
+   * Largest anomaly weight tried on the validation slice. 0 keeps the classifier alone: over
+   * simulator seeds 0..9 the combined score was not better than the classifier in a paired
+   * comparison (README "Detection quality"), so the forest scores and explains but does not
+   * weigh in unless asked. @default 0
+   */
   maxAnomalyWeight?: number;
   rules?: Rule[];
   /** @default 42 */
@@ -121,36 +141,8 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
     );
   }
 
-  const matrix = (from: number, to: number): Matrix => ({
-    data: set.x.subarray(from * nCols, to * nCols),
-    nRows: to - from,
-    nCols,
-  });
-  // Early stopping watches average precision: fraud work happens at the top of the ranking, where AUC barely moves.
-  const gbdtOptions = { seed, evalMetric: 'aucpr' as const, ...options.gbdt };
-  const validation = { x: matrix(cut, nRows), y: labels.subarray(cut, nRows) };
-  const heldOut = trainGbdt(matrix(0, cut), labels.subarray(0, cut), gbdtOptions, {
-    validation,
-    featureNames: set.featureNames,
-    onProgress: (p) =>
-      progress({
-        phase: 'classifier',
-        done: p.tree,
-        total: p.nTrees,
-        detail:
-          p.validMetric === undefined
-            ? 'validation run'
-            : `validation run, metric ${p.validMetric.toFixed(4)}`,
-      }),
-  });
-  const bestTrees = (heldOut.info?.bestIteration ?? heldOut.nTrees - 1) + 1;
-  const validationProbability = heldOut.predictProba(validation.x);
-  const finalOptions = { ...gbdtOptions, nTrees: bestTrees, earlyStoppingRounds: 0 };
-  const gbdt = trainGbdt(matrix(0, nRows), labels, finalOptions, {
-    featureNames: set.featureNames,
-    onProgress: (p) =>
-      progress({ phase: 'classifier', done: p.tree, total: p.nTrees, detail: 'final fit, all rows' }),
-  });
+  const gbdtOptions = { seed, ...DEFAULT_CLASSIFIER_OPTIONS, ...options.gbdt };
+  const { validationProbability, gbdt, finalOptions } = trainClassifier(set, cut, gbdtOptions, progress);
 
   const scaling = fitScaling(set.x, nRows, nCols);
   const rcfOptions = { seed, ...options.rcf, dimensions: nCols };
@@ -170,7 +162,7 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
   const validationLabels = labels.subarray(cut);
 
   // The anomaly weight is chosen, not assumed: 0 (classifier alone) wins unless the forest adds precision.
-  const maxWeight = options.maxAnomalyWeight ?? 0.5;
+  const maxWeight = options.maxAnomalyWeight ?? 0;
   let anomalyWeight = 0;
   let bestAp = -1;
   const combined = new Float64Array(validationProbability.length);
@@ -241,6 +233,51 @@ export async function trainBundle(options: TrainBundleOptions): Promise<TrainedB
     },
   };
   return { manifest, gbdt, rcf, trainingSet: set };
+}
+
+/**
+ * The classifier part of {@link trainBundle}: boosts on the rows before `cut` with early stopping
+ * on the rows from `cut` (the latest), then refits on every row with the number of trees that
+ * did best. Exported so that hyperparameters can be selected by exactly the procedure that uses them.
+ */
+export function trainClassifier(
+  set: TrainingSet,
+  cut: number,
+  options: Partial<GbdtTrainOptions>,
+  progress: (p: TrainProgress) => void = () => {},
+): { validationProbability: Float64Array; gbdt: GbdtModel; finalOptions: Partial<GbdtTrainOptions> } {
+  const { nRows, nCols, labels } = set;
+  const matrix = (from: number, to: number): Matrix => ({
+    data: set.x.subarray(from * nCols, to * nCols),
+    nRows: to - from,
+    nCols,
+  });
+  // Early stopping watches average precision: fraud work happens at the top of the ranking, where AUC barely moves.
+  const gbdtOptions = { evalMetric: 'aucpr' as const, ...options };
+  const validation = { x: matrix(cut, nRows), y: labels.subarray(cut, nRows) };
+  const heldOut = trainGbdt(matrix(0, cut), labels.subarray(0, cut), gbdtOptions, {
+    validation,
+    featureNames: set.featureNames,
+    onProgress: (p) =>
+      progress({
+        phase: 'classifier',
+        done: p.tree,
+        total: p.nTrees,
+        detail:
+          p.validMetric === undefined
+            ? 'validation run'
+            : `validation run, metric ${p.validMetric.toFixed(4)}`,
+      }),
+  });
+  const bestTrees = (heldOut.info?.bestIteration ?? heldOut.nTrees - 1) + 1;
+  const validationProbability = heldOut.predictProba(validation.x);
+  const finalOptions = { ...gbdtOptions, nTrees: bestTrees, earlyStoppingRounds: 0 };
+  const gbdt = trainGbdt(matrix(0, nRows), labels, finalOptions, {
+    featureNames: set.featureNames,
+    onProgress: (p) =>
+      progress({ phase: 'classifier', done: p.tree, total: p.nTrees, detail: 'final fit, all rows' }),
+  });
+  return { validationProbability, gbdt, finalOptions };
 }
 
 /** A cheap order-sensitive checksum of the training matrix for the fingerprint. */

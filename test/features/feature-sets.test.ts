@@ -81,7 +81,7 @@ describe('calendar flags (UTC)', () => {
 
 describe('createFeatureSet', () => {
   it('knows both names and rejects others and contradicting delays', () => {
-    expect([...FEATURE_SET_NAMES]).toEqual(['creditcard', 'transactions']);
+    expect([...FEATURE_SET_NAMES]).toEqual(['creditcard', 'transactions', 'transactions-plus']);
     expect(() => createFeatureSet('nope' as FeatureSetName)).toThrow(ConfigError);
     expect(() => createFeatureSet('transactions', { delayDays: -2 })).toThrow(ConfigError);
     const state = new MemoryWindowState({ delayDays: 3 });

@@ -181,6 +181,13 @@ class TreeGrower {
   /** Gradient and hessian of `idx[i]` at `gh[2i]`, `gh[2i + 1]`, moved along with `idx`. */
   private readonly gh: Float64Array;
   private readonly ghScratch: Float64Array;
+  /**
+   * Column-major copy of the bin codes (`columns[f * nRows + row]`): a split reads one feature of
+   * the node's rows, which in this layout are nearby bytes instead of one per row-major stride.
+   */
+  private readonly columns: Uint8Array;
+  /** Per bin code of the split feature, 1 when the row goes left (the missing code included). */
+  private readonly goesLeft = new Uint8Array(256);
   private readonly nodeFeature: Int32Array;
   private readonly nodeBin: Int32Array;
   private readonly nodeThreshold: Float32Array;
@@ -215,6 +222,11 @@ class TreeGrower {
     this.idxScratch = new Int32Array(n);
     this.gh = new Float64Array(2 * n);
     this.ghScratch = new Float64Array(2 * n);
+    const nCols = binned.nCols;
+    this.columns = new Uint8Array(n * nCols);
+    for (let r = 0, o = 0; r < n; r++) {
+      for (let f = 0; f < nCols; f++, o++) this.columns[f * n + r] = binned.bins[o]!;
+    }
     const maxNodes = 2 ** (options.maxDepth + 1) - 1;
     this.nodeFeature = new Int32Array(maxNodes);
     this.nodeBin = new Int32Array(maxNodes);
@@ -281,7 +293,7 @@ class TreeGrower {
         const node = this.nextLevel[k]!;
         const left = this.nNodes++;
         const right = this.nNodes++;
-        this.split(node, left, right);
+        this.split(node, left, right, childrenNeedHist);
         const parentSlot = this.nodeHist[node]!;
         if (childrenNeedHist) {
           // Histogram subtraction: build the child with fewer rows, derive its sibling from the
@@ -411,14 +423,22 @@ class TreeGrower {
     return found;
   }
 
-  /** Stable partition of the node's rows into the two children, summing their gradients exactly. */
-  private split(node: number, left: number, right: number): void {
-    const { idx, idxScratch, gh, ghScratch } = this;
-    const { bins, nCols, nValueBins } = this.b;
+  /**
+   * Stable partition of the node's rows into the two children, summing their gradients exactly.
+   * Branch-free: each row is written to both sides and only the counter of its side advances,
+   * because split decisions are close to random and a mispredicted branch per row cost more than
+   * the extra stores. `moveGradients` false (children get no histogram) skips moving `gh`.
+   */
+  private split(node: number, left: number, right: number, moveGradients: boolean): void {
+    const { idx, idxScratch, gh, ghScratch, goesLeft } = this;
+    const { nRows, nValueBins } = this.b;
     const f = this.nodeFeature[node]!;
     const splitBin = this.nodeBin[node]!;
     const missingCode = nValueBins[f]!;
-    const defaultLeft = this.nodeDefaultLeft[node] === 1;
+    goesLeft.fill(0);
+    goesLeft.fill(1, 0, splitBin + 1);
+    goesLeft[missingCode] = this.nodeDefaultLeft[node]!;
+    const column = this.columns.subarray(f * nRows, (f + 1) * nRows);
     const start = this.nodeStart[node]!;
     const end = this.nodeEnd[node]!;
     let l = start;
@@ -427,29 +447,46 @@ class TreeGrower {
     let hl = 0;
     let gr = 0;
     let hr = 0;
-    for (let i = start; i < end; i++) {
-      const r = idx[i]!;
-      const code = bins[r * nCols + f]!;
-      const g = gh[2 * i]!;
-      const h = gh[2 * i + 1]!;
-      if (code === missingCode ? defaultLeft : code <= splitBin) {
+    if (moveGradients) {
+      for (let i = start; i < end; i++) {
+        const r = idx[i]!;
+        const goes = goesLeft[column[r]!]!;
+        const stays = 1 - goes;
+        const g = gh[2 * i]!;
+        const h = gh[2 * i + 1]!;
         idx[l] = r;
         gh[2 * l] = g;
         gh[2 * l + 1] = h;
-        l++;
-        gl += g;
-        hl += h;
-      } else {
         idxScratch[nr] = r;
         ghScratch[2 * nr] = g;
         ghScratch[2 * nr + 1] = h;
-        nr++;
-        gr += g;
-        hr += h;
+        l += goes;
+        nr += stays;
+        // Multiplying by exactly 0 or 1 adds exactly what a branch would.
+        gl += g * goes;
+        hl += h * goes;
+        gr += g * stays;
+        hr += h * stays;
+      }
+      gh.set(ghScratch.subarray(0, 2 * nr), 2 * l);
+    } else {
+      for (let i = start; i < end; i++) {
+        const r = idx[i]!;
+        const goes = goesLeft[column[r]!]!;
+        const stays = 1 - goes;
+        const g = gh[2 * i]!;
+        const h = gh[2 * i + 1]!;
+        idx[l] = r;
+        idxScratch[nr] = r;
+        l += goes;
+        nr += stays;
+        gl += g * goes;
+        hl += h * goes;
+        gr += g * stays;
+        hr += h * stays;
       }
     }
     idx.set(idxScratch.subarray(0, nr), l);
-    gh.set(ghScratch.subarray(0, 2 * nr), 2 * l);
     this.nodeLeft[node] = left;
     this.nodeRight[node] = right;
     this.initNode(left, start, l, gl, hl);
@@ -466,6 +503,20 @@ class TreeGrower {
     // Row by row over a row-major bin matrix: a row's gradient pair is loaded once for all of its
     // features and its bin codes are contiguous (XGBoost's hist builds the same way). Measured
     // about 1.6x faster than feature by feature over a column-major matrix.
+    if (nActive === nCols) {
+      // Every feature active (no column sampling): the row's codes are read in order, no lookup.
+      for (let i = start; i < end; i++) {
+        const g = gh[2 * i]!;
+        const h = gh[2 * i + 1]!;
+        const row = idx[i]! * nCols;
+        for (let k = 0; k < nCols; k++) {
+          const at = featureOffsets[k]! + 2 * bins[row + k]!;
+          hist[at] = hist[at]! + g;
+          hist[at + 1] = hist[at + 1]! + h;
+        }
+      }
+      return;
+    }
     for (let i = start; i < end; i++) {
       const g = gh[2 * i]!;
       const h = gh[2 * i + 1]!;
