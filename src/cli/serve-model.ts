@@ -3,6 +3,7 @@ import { createLogger, type LogLevel } from '../logging/index.js';
 import { startModelServer } from '../sagemaker/index.js';
 import { loadBundle, MODEL_KINDS, type ModelKind } from '../scoring/index.js';
 import { portArg } from './dashboard.js';
+import { untilStopSignal } from './signals.js';
 
 interface ServeModelFlags {
   models: string;
@@ -56,15 +57,7 @@ export function serveModelCommand(): Command {
         );
       }
       log.info({ model: flags.model, version: bundle.manifest.fingerprint, url: server.url }, 'serving');
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       await server.close();
       log.flush();
     });

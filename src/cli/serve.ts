@@ -14,6 +14,7 @@ import { DriftMonitor, loadBundle, Scorer } from '../scoring/index.js';
 import { intArg } from './args.js';
 import type { RedisFlags } from './connections.js';
 import { portArg } from './dashboard.js';
+import { untilStopSignal } from './signals.js';
 import { openStore, openWindowState, type PrefixFlags } from './stores.js';
 import { packageVersion } from './version.js';
 
@@ -133,15 +134,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     'serving',
   );
   process.stderr.write(`serving: ${server.url} (POST ${server.url}api/score)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await server.close();
   await state?.close?.();
   await store.close();

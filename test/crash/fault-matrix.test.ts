@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/index.js';
 import {
+  type CliProcess,
   connectRaw,
   killAllStarted,
   pendingCount,
@@ -56,6 +57,37 @@ async function accounting(
     await store.close();
     raw.destroy();
   }
+}
+
+/**
+ * Waits until the consumer has stored all `n` records and left nothing pending, checks that every
+ * record was stored once and none dead-lettered, then stops the consumer and expects a clean exit.
+ */
+async function expectStoredOnceAndStop(
+  consumer: CliProcess,
+  o: { streamUrl: string; storeUrl: string; stream: string; prefix: string; n: number },
+): Promise<void> {
+  await waitUntil(
+    'every record stored',
+    async () => {
+      if (consumer.child.exitCode !== null) throw new Error(`consumer exited: ${consumer.stderr()}`);
+      return (await accounting(o.storeUrl, o.prefix)).stored >= o.n;
+    },
+    90_000,
+  );
+  const raw = await connectRaw(o.streamUrl);
+  try {
+    await waitUntil('nothing pending', async () => (await pendingCount(raw, shard0(o.stream), GROUP)) === 0);
+    expect(await accounting(o.storeUrl, o.prefix, { raw, stream: o.stream })).toEqual({
+      stored: o.n,
+      uniquePositions: o.n,
+      deadLettered: 0,
+    });
+  } finally {
+    raw.destroy();
+  }
+  consumer.signal('SIGTERM');
+  expect((await consumer.exited).code, consumer.stderr()).toBe(0);
 }
 
 describe.skipIf(skipWithoutRedis())('fault matrix (CLI, real servers)', () => {
@@ -111,17 +143,13 @@ describe.skipIf(skipWithoutRedis())('fault matrix (CLI, real servers)', () => {
     // The outage was seen and waited out (an error line per retry), not dead-lettered.
     expect(consumer.stderr()).toMatch(/"level":50/);
 
-    await waitUntil('every record stored', async () => (await stored()) >= 2 * HALF, 90_000);
-    const raw = await connectRaw(streamServer.url);
-    try {
-      await waitUntil('nothing pending', async () => (await pendingCount(raw, shard0(stream), GROUP)) === 0);
-      const result = await accounting(storeServer.url, prefix, { raw, stream });
-      expect(result).toEqual({ stored: 2 * HALF, uniquePositions: 2 * HALF, deadLettered: 0 });
-    } finally {
-      raw.destroy();
-    }
-    consumer.signal('SIGTERM');
-    expect((await consumer.exited).code, consumer.stderr()).toBe(0);
+    await expectStoredOnceAndStop(consumer, {
+      streamUrl: streamServer.url,
+      storeUrl: storeServer.url,
+      stream,
+      prefix,
+      n: 2 * HALF,
+    });
   }, 180_000);
 
   it('slow consumer (frozen while the producer runs on): the stream holds the backlog, every record stored once', async () => {
@@ -139,20 +167,7 @@ describe.skipIf(skipWithoutRedis())('fault matrix (CLI, real servers)', () => {
     consumer.signal('SIGCONT');
     const produced = await producing;
     expect(produced.code, produced.stderr).toBe(0);
-    await waitUntil('every record stored', async () => (await accounting(s.url, prefix)).stored >= N, 60_000);
-    const raw = await connectRaw(s.url);
-    try {
-      await waitUntil('nothing pending', async () => (await pendingCount(raw, shard0(stream), GROUP)) === 0);
-      expect(await accounting(s.url, prefix, { raw, stream })).toEqual({
-        stored: N,
-        uniquePositions: N,
-        deadLettered: 0,
-      });
-    } finally {
-      raw.destroy();
-    }
-    consumer.signal('SIGTERM');
-    expect((await consumer.exited).code, consumer.stderr()).toBe(0);
+    await expectStoredOnceAndStop(consumer, { streamUrl: s.url, storeUrl: s.url, stream, prefix, n: N });
   }, 120_000);
 
   it('hot reload mid-stream: a retrained bundle is picked up while records flow, every record stored once', async () => {
@@ -179,20 +194,7 @@ describe.skipIf(skipWithoutRedis())('fault matrix (CLI, real servers)', () => {
     ]);
     expect(retrain.code, retrain.stderr).toBe(0);
     await waitUntil('the reload', () => consumer.stderr().includes('model bundle reloaded'), 30_000);
-    await waitUntil('every record stored', async () => (await accounting(s.url, prefix)).stored >= N, 60_000);
-    const raw = await connectRaw(s.url);
-    try {
-      await waitUntil('nothing pending', async () => (await pendingCount(raw, shard0(stream), GROUP)) === 0);
-      expect(await accounting(s.url, prefix, { raw, stream })).toEqual({
-        stored: N,
-        uniquePositions: N,
-        deadLettered: 0,
-      });
-    } finally {
-      raw.destroy();
-    }
-    consumer.signal('SIGTERM');
-    expect((await consumer.exited).code, consumer.stderr()).toBe(0);
+    await expectStoredOnceAndStop(consumer, { streamUrl: s.url, storeUrl: s.url, stream, prefix, n: N });
   }, 120_000);
 
   describe('Kinesis endpoint errors', () => {
