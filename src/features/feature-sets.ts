@@ -210,11 +210,6 @@ class TransactionsFeatureSet implements FeatureSet {
     if (!this.state.peek) {
       throw new NotAvailableError('this window state cannot be read without updating it (no dry run)');
     }
-    if (this.history) {
-      throw new NotAvailableError(
-        'transactions-plus has no dry run yet: the card history cannot be read without updating it',
-      );
-    }
     await this.compute(batch, out, true);
   }
 
@@ -250,7 +245,10 @@ class TransactionsFeatureSet implements FeatureSet {
     }
     try {
       if (peek) {
-        await this.state.peek!(events, aggregates);
+        await Promise.all([
+          this.state.peek!(events, aggregates),
+          this.history && historyOut ? this.history.peek(events, historyOut) : undefined,
+        ]);
       } else {
         // Independent states (one per card and terminal, one per card): both run in one round trip's time.
         await Promise.all([
