@@ -152,11 +152,6 @@ export function buildServeApp(
     async (request) => {
       const receivedAtMs = Date.now();
       const { transactions, dryRun } = parseScoreRequest(request.body);
-      if (dryRun && !scorer.canDryRun) {
-        throw new NotAvailableError(
-          'dry runs need a window state that can be read without updating it; this one cannot',
-        );
-      }
       const { results, persisted } = await scorer.score(transactions, { dryRun, receivedAtMs });
       return { dryRun, persisted, results: results.map(scoreResult) };
     },
