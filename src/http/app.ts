@@ -144,7 +144,7 @@ export function buildServeApp(
           'Native or lab format. Features come from the same window state as the stream consumer; results are persisted like streamed ones unless dryRun.',
         tags: ['scoring'],
         body: scoreBodySchema,
-        response: { 200: scoreResponseSchema, 400: badRequestSchema, 413: errorSchema, 501: errorSchema },
+        response: { 200: scoreResponseSchema, 400: badRequestSchema, 413: errorSchema },
       },
       // The body schema documents the formats; the stream's parsers check them (field + reason).
       validatorCompiler: () => () => true,
