@@ -75,6 +75,11 @@ export const CARD_HISTORY_FIELDS = Object.freeze({
 export interface CardHistoryState {
   readonly config: CardHistoryConfig;
   updateAndRead(events: readonly WindowEvent[], out: Float64Array): Promise<void>;
+  /**
+   * What {@link updateAndRead} would write for each event if it were the only event of the call,
+   * storing nothing and leaving every watermark alone (dry runs).
+   */
+  peek(events: readonly WindowEvent[], out: Float64Array): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -123,6 +128,59 @@ class CardEntries {
   }
 }
 
+/** Stand-in for a card with no entries (never written). */
+const EMPTY_CARD = new CardEntries();
+
+/**
+ * Reads event `e`'s seven numbers from `card` into `out[o ...]`: entries with time in
+ * `(max(t - H, expiredUpTo), t]`, except `e`'s own entry.
+ */
+function readCard(
+  card: CardEntries,
+  e: WindowEvent,
+  expiredUpTo: number,
+  H: number,
+  seen: Set<string>,
+  out: Float64Array,
+  o: number,
+): void {
+  const t = e.timestampMs;
+  let previous = Number.NEGATIVE_INFINITY;
+  let count = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  let max = Number.NEGATIVE_INFINITY;
+  let same = 0;
+  seen.clear();
+  if (e.terminalId !== '') seen.add(e.terminalId);
+  const { times, amounts, keys, terminals } = card;
+  const lo = Math.max(t - H, expiredUpTo);
+  for (let j = 0; j < times.length; j++) {
+    const tj = times[j]!;
+    if (tj <= lo) continue;
+    if (tj > t) break;
+    if (tj === t && keys[j] === e.key) continue;
+    const a = amounts[j]!;
+    count++;
+    sum += a;
+    sumSquares += a * a;
+    if (a > max) max = a;
+    if (tj > previous) previous = tj;
+    const terminal = terminals[j]!;
+    if (terminal !== '') {
+      if (terminal === e.terminalId) same++;
+      seen.add(terminal);
+    }
+  }
+  out[o] = count > 0 ? t - previous : Number.NaN;
+  out[o + 1] = count;
+  out[o + 2] = sum;
+  out[o + 3] = sumSquares;
+  out[o + 4] = count > 0 ? max : Number.NaN;
+  out[o + 5] = e.terminalId === '' ? Number.NaN : same;
+  out[o + 6] = seen.size;
+}
+
 /**
  * {@link CardHistoryState} in process memory. A card holds a few dozen entries over 30 days, so
  * a read scans them; cards idle for a whole horizon are swept every quarter horizon of event time.
@@ -150,7 +208,6 @@ export class MemoryCardHistoryState implements CardHistoryState {
       throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * CARD_HISTORY_STRIDE}`);
     }
     const H = this.horizonMs;
-    const seen = this.seen;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       const o = i * CARD_HISTORY_STRIDE;
@@ -171,40 +228,28 @@ export class MemoryCardHistoryState implements CardHistoryState {
       if (t > card.watermarkMs) card.watermarkMs = t;
       card.expire(card.watermarkMs - H);
       if (t > card.watermarkMs - H && !card.has(e.key, t)) card.insert(e);
-      let previous = Number.NEGATIVE_INFINITY;
-      let count = 0;
-      let sum = 0;
-      let sumSquares = 0;
-      let max = Number.NEGATIVE_INFINITY;
-      let same = 0;
-      seen.clear();
-      if (e.terminalId !== '') seen.add(e.terminalId);
-      const { times, amounts, keys, terminals } = card;
-      const lo = t - H;
-      for (let j = 0; j < times.length; j++) {
-        const tj = times[j]!;
-        if (tj <= lo) continue;
-        if (tj > t) break;
-        if (tj === t && keys[j] === e.key) continue;
-        const a = amounts[j]!;
-        count++;
-        sum += a;
-        sumSquares += a * a;
-        if (a > max) max = a;
-        if (tj > previous) previous = tj;
-        const terminal = terminals[j]!;
-        if (terminal !== '') {
-          if (terminal === e.terminalId) same++;
-          seen.add(terminal);
-        }
+      readCard(card, e, card.watermarkMs - H, H, this.seen, out, o);
+    }
+  }
+
+  async peek(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    if (out.length < events.length * CARD_HISTORY_STRIDE) {
+      throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * CARD_HISTORY_STRIDE}`);
+    }
+    const H = this.horizonMs;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const o = i * CARD_HISTORY_STRIDE;
+      if (e.cardId === '') {
+        out.fill(Number.NaN, o, o + CARD_HISTORY_STRIDE);
+        continue;
       }
-      out[o] = count > 0 ? t - previous : Number.NaN;
-      out[o + 1] = count;
-      out[o + 2] = sum;
-      out[o + 3] = sumSquares;
-      out[o + 4] = count > 0 ? max : Number.NaN;
-      out[o + 5] = e.terminalId === '' ? Number.NaN : same;
-      out[o + 6] = seen.size;
+      // The event itself is never among the card's "other" entries, so whether it would be stored
+      // does not matter; only the expiry its time would cause does (entries at or before Wc - H,
+      // skipped here instead of dropped). A sweep this event would start removes only cards whose
+      // entries are all at or before t - H, outside the read anyway.
+      const card = this.cards.get(e.cardId) ?? EMPTY_CARD;
+      readCard(card, e, Math.max(card.watermarkMs, e.timestampMs) - H, H, this.seen, out, o);
     }
   }
 

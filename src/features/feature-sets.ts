@@ -1,4 +1,4 @@
-import { ConfigError, NotAvailableError } from '../errors/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { Feedback, Transaction } from '../events/index.js';
 import { CREDITCARD_COLUMNS } from '../events/index.js';
 import { CARD_HISTORY_STRIDE, type CardHistoryState, MemoryCardHistoryState } from './card-history.js';
@@ -207,14 +207,6 @@ class TransactionsFeatureSet implements FeatureSet {
   }
 
   async peek(batch: readonly Transaction[], out: Float64Array): Promise<void> {
-    if (!this.state.peek) {
-      throw new NotAvailableError('this window state cannot be read without updating it (no dry run)');
-    }
-    if (this.history) {
-      throw new NotAvailableError(
-        'transactions-plus has no dry run yet: the card history cannot be read without updating it',
-      );
-    }
     await this.compute(batch, out, true);
   }
 
@@ -250,7 +242,10 @@ class TransactionsFeatureSet implements FeatureSet {
     }
     try {
       if (peek) {
-        await this.state.peek!(events, aggregates);
+        await Promise.all([
+          this.state.peek(events, aggregates),
+          this.history && historyOut ? this.history.peek(events, historyOut) : undefined,
+        ]);
       } else {
         // Independent states (one per card and terminal, one per card): both run in one round trip's time.
         await Promise.all([

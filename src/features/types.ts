@@ -24,9 +24,8 @@ export interface FeatureSet {
   /**
    * What {@link extract} would write, changing no state (a dry run): each transaction is read as
    * if it were the next one to arrive, so transactions of one call do not see each other.
-   * Absent when the feature set's state cannot be read without updating it.
    */
-  peek?(batch: readonly Transaction[], out: Float64Array): Promise<void>;
+  peek(batch: readonly Transaction[], out: Float64Array): Promise<void>;
   /** Applies delayed labels (feedback) to the state. Feature sets without label state ignore it. */
   feedback(items: readonly Feedback[]): Promise<void>;
 }
@@ -124,10 +123,9 @@ export interface WindowState {
   applyFeedback(items: readonly Feedback[]): Promise<void>;
   /**
    * Reads what {@link updateAndRead} would write for each event if it were the only event of
-   * the call, storing nothing and leaving the watermark alone. Optional: a state that cannot
-   * read without writing leaves it out, and dry runs are then refused.
+   * the call, storing nothing and leaving the watermark alone (dry runs of the scoring API).
    */
-  peek?(events: readonly WindowEvent[], out: Float64Array): Promise<void>;
+  peek(events: readonly WindowEvent[], out: Float64Array): Promise<void>;
   /** Releases connections; the memory state has nothing to release. */
   close?(): Promise<void>;
 }

@@ -144,7 +144,7 @@ export function buildServeApp(
           'Native or lab format. Features come from the same window state as the stream consumer; results are persisted like streamed ones unless dryRun.',
         tags: ['scoring'],
         body: scoreBodySchema,
-        response: { 200: scoreResponseSchema, 400: badRequestSchema, 413: errorSchema, 501: errorSchema },
+        response: { 200: scoreResponseSchema, 400: badRequestSchema, 413: errorSchema },
       },
       // The body schema documents the formats; the stream's parsers check them (field + reason).
       validatorCompiler: () => () => true,
@@ -152,11 +152,6 @@ export function buildServeApp(
     async (request) => {
       const receivedAtMs = Date.now();
       const { transactions, dryRun } = parseScoreRequest(request.body);
-      if (dryRun && !scorer.canDryRun) {
-        throw new NotAvailableError(
-          'dry runs need a window state that can be read without updating it; this one cannot',
-        );
-      }
       const { results, persisted } = await scorer.score(transactions, { dryRun, receivedAtMs });
       return { dryRun, persisted, results: results.map(scoreResult) };
     },

@@ -82,11 +82,6 @@ export class RequestScorer {
     return this.o.scorer.version;
   }
 
-  /** Whether dry runs are possible: the feature set can be read without updating its state. */
-  get canDryRun(): boolean {
-    return typeof this.o.featureSet.peek === 'function';
-  }
-
   /**
    * Computes features, scores and decisions, then persists them unless `dryRun`. A dry run
    * changes nothing: the window state is only read (each transaction as if it were the next
@@ -128,7 +123,6 @@ export class RequestScorer {
     const width = featureSet.featureNames.length;
     if (this.features.length < n * width) this.features = new Float64Array(n * width);
     if (dryRun) {
-      if (!featureSet.peek) throw new ConfigError('this feature set cannot be read without updating it');
       await featureSet.peek(transactions, this.features);
     } else {
       await featureSet.extract(transactions, this.features);

@@ -85,19 +85,31 @@ describe('fraudstream serve', () => {
   });
 
   it.skipIf(skipWithoutRedis())(
-    'on Redis: scores into the Redis store, finds transactions through its indexes, refuses dry runs (501)',
+    'on Redis: scores into the Redis store, finds transactions through its indexes, answers dry runs',
     async () => {
       const redis: RedisServerHandle = await startRedisServer();
       try {
         const prefix = randomKeyPrefix();
         const { url } = await startServe(['--models', models, '--store', redis.url, '--prefix', prefix]);
         const batch = [EXAMPLE, { ...EXAMPLE, id: 'tx-1002', timestamp: '2018-05-25T10:16:00Z' }];
-        expect((await score(url, batch)).status).toBe(200);
+        const scored = await score(url, batch);
+        expect(scored.status).toBe(200);
+        const first = ((await scored.json()) as { results: { features: Record<string, number> }[] })
+          .results[0]!;
         const found = (await (await fetch(`${url}api/transactions?card=42&limit=10`)).json()) as {
           transactions: { transaction: { id: string } }[];
         };
         expect(found.transactions.map((r) => r.transaction.id)).toEqual(['tx-1002', 'tx-1001']);
-        expect((await score(url, { transactions: EXAMPLE, dryRun: true })).status).toBe(501);
+        // A dry run of a transaction already scored reads it as a re-delivery: the same features,
+        // from the Redis window state, and nothing stored.
+        const dry = await score(url, { transactions: { ...EXAMPLE, id: 'tx-1001' }, dryRun: true });
+        expect(dry.status).toBe(200);
+        const dryBody = (await dry.json()) as {
+          persisted: unknown;
+          results: { features: Record<string, number> }[];
+        };
+        expect(dryBody.persisted).toBeNull();
+        expect(dryBody.results[0]!.features).toEqual(first.features);
         await killAllStarted();
       } finally {
         await redis.stop();

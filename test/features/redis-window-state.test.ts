@@ -114,6 +114,45 @@ describe.skipIf(skipWithoutRedis())('RedisWindowState on a single server', () =>
     for (const s of [single, ...consumers]) await s.close();
   });
 
+  it('peek uses the shared watermark another consumer raised, as the script does', async () => {
+    // Consumer B only serves dry runs; consumer A moved W far ahead, so B's late event must see
+    // its card's old entries as expired, exactly as B's update would.
+    const prefix = randomKeyPrefix();
+    const options = {
+      url: server.url,
+      prefix,
+      cardWindowsDays: [1, 3],
+      terminalWindowsDays: [1, 2],
+      delayDays: 1,
+    };
+    const consumerA = await RedisWindowState.connect(options);
+    const consumerB = await RedisWindowState.connect(options);
+    const a = windowAggregateCount(consumerA.config);
+    const event = (key: string, cardId: string, terminalId: string, days: number): WindowEvent => ({
+      key,
+      cardId,
+      terminalId,
+      timestampMs: T0 + days * DAY_MS,
+      amount: 2,
+    });
+    // Two batches: the second (another card and terminal) raises W but leaves card c's stored
+    // string as it was, holding the entry at day 0 that is expired by then.
+    await consumerA.updateAndRead(
+      [event('a', 'c', 't', 0), event('b', 'c', 't', 1)],
+      new Float64Array(2 * a),
+    );
+    await consumerA.updateAndRead([event('z', 'other', 'u', 3.5)], new Float64Array(a));
+    const late = event('late', 'c', 't', 2);
+    const peeked = new Float64Array(a);
+    await consumerB.peek([late], peeked);
+    const real = new Float64Array(a);
+    await consumerB.updateAndRead([late], real);
+    expect(Array.from(peeked)).toEqual(Array.from(real));
+    // The card's entry at day 0 is past W - 3 days and not counted (day 1 and itself are).
+    expect(real[2]).toBe(2);
+    for (const s of [consumerA, consumerB]) await s.close();
+  });
+
   it('trims entries beyond the horizon and expires idle keys after it', async () => {
     const prefix = randomKeyPrefix();
     const state = await RedisWindowState.connect({ url: server.url, prefix, cardWindowsDays: [1, 2] });

@@ -272,6 +272,83 @@ export function describeWindowStateConformance(name: string, factory: WindowStat
       expect(terminalOf(t, state, 0)[2]).toEqual([4, 0]);
     });
 
+    it('peeks what updateAndRead would answer for each event alone, changing nothing (seeded)', async () => {
+      for (const delayDays of [0, 2]) {
+        const options = { cardWindowsDays: [1, 3], terminalWindowsDays: [1, 2], delayDays };
+        // Two states fed the same history; only `peeked` is peeked at, so any write a peek made
+        // (an entry, a label, the watermark) shows up as a difference between them.
+        const peeked = await make(options);
+        const twin = await make(options);
+        expect(typeof peeked.peek).toBe('function');
+        const a = windowAggregateCount(peeked.config);
+        const random = new Random(7100 + delayDays);
+        const rounded = (x: Float64Array) =>
+          Array.from(x, (v) => (Number.isNaN(v) ? 'NaN' : Math.round(v * 1e6)));
+        const stored: WindowEvent[] = [];
+        let t = T0;
+        for (let step = 0; step < 40; step++) {
+          const batch: WindowEvent[] = [];
+          for (let j = 1 + random.int(6); j > 0; j--) {
+            // Now and then a jump of days with few keys active, so idle keys keep expired entries.
+            t += (random.next() < 0.1 ? 24 * (2 + random.int(3)) : random.int(10)) * HOUR_MS;
+            batch.push(
+              ev(
+                `k${stored.length + batch.length}`,
+                `c${random.int(7)}`,
+                `t${random.int(5)}`,
+                t,
+                1 + random.int(9000) / 100,
+              ),
+            );
+          }
+          const o1 = await run(peeked, batch);
+          const o2 = await run(twin, batch);
+          expect(rounded(o1)).toEqual(rounded(o2));
+          stored.push(...batch);
+          const labels = stored
+            .filter(() => random.next() < 0.2)
+            .map((e) => fb(e, random.next() < 0.5 ? 1 : 0, e.timestampMs + random.int(5 * 24) * HOUR_MS));
+          await peeked.applyFeedback(labels);
+          await twin.applyFeedback(labels);
+          // Probes: new events now, late, far in the future (a peek must not raise the watermark),
+          // too old to keep, re-deliveries of stored events, and empty ids.
+          const old = stored[random.int(stored.length)]!;
+          const probes = [
+            ev(`p${step}a`, `c${random.int(5)}`, `t${random.int(4)}`, t + random.int(3) * HOUR_MS, 12.5),
+            ev(`p${step}b`, old.cardId, old.terminalId, old.timestampMs - random.int(48) * HOUR_MS, 3.25),
+            ev(`p${step}c`, `c${random.int(4)}`, `t${random.int(3)}`, t + (40 + random.int(10)) * DAY_MS, 7),
+            ev(`p${step}d`, `c${random.int(4)}`, `t${random.int(3)}`, t - 60 * DAY_MS, 5),
+            { ...old },
+            ev(
+              `p${step}g`,
+              `c${random.int(7)}`,
+              `t${random.int(5)}`,
+              t - 2 * DAY_MS - random.int(24) * HOUR_MS,
+              4,
+            ),
+            ev(`p${step}e`, '', `t${random.int(3)}`, t, 1),
+            ev(`p${step}f`, `c${random.int(4)}`, '', t, 1),
+          ];
+          random.shuffle(probes);
+          const peekOut = new Float64Array(probes.length * a);
+          await peeked.peek!(probes, peekOut);
+          // Each probe is read on its own: peeking it alone gives the same row.
+          for (let i = 0; i < probes.length; i++) {
+            const alone = new Float64Array(a);
+            await peeked.peek!([probes[i]!], alone);
+            expect(rounded(alone)).toEqual(rounded(peekOut.subarray(i * a, (i + 1) * a)));
+          }
+          // One probe (not the far-future one, which would expire the history) is then applied
+          // for real to both states: the twin's answer is what the peek promised.
+          const chosen = probes.findIndex((p) => p.timestampMs < t + 10 * DAY_MS);
+          const real = await run(twin, [probes[chosen]!]);
+          expect(rounded(peekOut.subarray(chosen * a, (chosen + 1) * a))).toEqual(rounded(real));
+          expect(rounded(await run(peeked, [probes[chosen]!]))).toEqual(rounded(real));
+          stored.push(probes[chosen]!);
+        }
+      }
+    });
+
     it('matches a brute-force reading of the semantics on a random history with random batches', async () => {
       const options = { cardWindowsDays: [1, 3], terminalWindowsDays: [1, 2, 5], delayDays: 2 };
       const state = await make(options);

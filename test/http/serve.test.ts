@@ -1,14 +1,28 @@
 import type { FastifyInstance } from 'fastify';
+import { createClient, RESP_TYPES } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, TransientStoreError } from '../../src/errors/index.js';
 import { type Transaction, toLabEnvelope, toNativeJson } from '../../src/events/index.js';
-import { createFeatureSet, DAY_MS, type FeatureSet, MemoryWindowState } from '../../src/features/index.js';
+import {
+  createFeatureSet,
+  DAY_MS,
+  type FeatureSet,
+  MemoryWindowState,
+  RedisCardHistoryState,
+  RedisWindowState,
+} from '../../src/features/index.js';
 import { buildServeApp, resolveServeOptions, type ServeOptions } from '../../src/http/index.js';
 import { PipelineMetrics } from '../../src/metrics/index.js';
 import { Consumer, RequestScorer } from '../../src/pipeline/index.js';
 import { DriftMonitor, Scorer, type TrainedBundle } from '../../src/scoring/index.js';
-import { MemoryStore, type Store } from '../../src/store/index.js';
+import { MemoryStore, RedisStore, type Store } from '../../src/store/index.js';
 import { MemoryTransport } from '../../src/transports/index.js';
+import {
+  type RedisServerHandle,
+  randomKeyPrefix,
+  skipWithoutRedis,
+  startRedisServer,
+} from '../helpers/redis-server.js';
 import { SMALL_WORLD_START_MS, smallWorld, trainSmallBundle } from '../scoring/fixtures.js';
 
 const KEY = 'k'.repeat(24);
@@ -166,19 +180,105 @@ describe('POST /api/score', () => {
     expect(res.json().error).toBe('Payload Too Large');
     await small.app.close();
   });
+});
 
-  it('refuses a dry run when the window state cannot be read without updating it (501)', async () => {
-    const inner = createFeatureSet('transactions', { delayDays: 7 });
-    const noPeek: FeatureSet = {
-      name: inner.name,
-      featureNames: inner.featureNames,
-      extract: (b, o) => inner.extract(b, o),
-      feedback: (i) => inner.feedback(i),
-    };
-    const s = serve({ featureSet: noPeek });
-    const res = await post(s.app, '/api/score', { transactions: native(live[0]!), dryRun: true });
-    expect(res.statusCode).toBe(501);
-    await s.app.close();
+describe.skipIf(skipWithoutRedis())('dry runs on a Redis store and window state', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Every key under a prefix with its serialized value (DUMP), to compare states exactly. */
+  async function snapshot(prefix: string): Promise<Record<string, string>> {
+    const admin = createClient({ url: server.url });
+    await admin.connect();
+    try {
+      const binary = admin.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+      const result: Record<string, string> = {};
+      for await (const keys of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+        for (const key of keys) result[key] = ((await binary.dump(key)) as Buffer).toString('hex');
+      }
+      return result;
+    } finally {
+      await admin.close();
+    }
+  }
+
+  it('a dry run answers the features the following real score gets, and stores nothing', async () => {
+    const prefix = randomKeyPrefix('dry');
+    const store = await RedisStore.connect({ url: server.url, prefix: `${prefix}store:` });
+    const state = await RedisWindowState.connect({ url: server.url, prefix: `${prefix}fs:`, delayDays: 7 });
+    const { app } = serve({ store, featureSet: createFeatureSet('transactions', { state, delayDays: 7 }) });
+    try {
+      // A history first, so the windows hold entries, then transactions to dry-run.
+      const history = await post(app, '/api/score', live.slice(0, 60).map(native));
+      expect(history.statusCode, history.body).toBe(200);
+      // Transactions of cards seen in the history (so their windows are not empty), no two with
+      // the same card or terminal: a dry run reads each as if it came next, and then the real
+      // scores one after another do not see each other either.
+      const seen = new Set(live.slice(0, 60).map((t) => t.cardId));
+      const next: Transaction[] = [];
+      const used = new Set<string>();
+      for (const t of live.slice(60)) {
+        if (next.length === 10) break;
+        if (!seen.has(t.cardId) || used.has(t.cardId) || used.has(`t:${t.terminalId}`)) continue;
+        used.add(t.cardId).add(`t:${t.terminalId}`);
+        next.push(t);
+      }
+      expect(next).toHaveLength(10);
+      const before = await snapshot(prefix);
+      const dry = await post(app, '/api/score', { transactions: next.map(native), dryRun: true });
+      expect(dry.statusCode, dry.body).toBe(200);
+      expect(dry.json().dryRun).toBe(true);
+      expect(dry.json().persisted).toBeNull();
+      expect(Object.keys(before).length).toBeGreaterThan(0);
+      expect(await snapshot(prefix)).toEqual(before);
+      for (const r of dry.json().results) expect(await store.getTransaction(r.key)).toBeUndefined();
+      // The history is visible: some card has an earlier transaction in its 30-day window.
+      expect(
+        dry
+          .json()
+          .results.some(
+            (r: { features: Record<string, number> }) => r.features.CUSTOMER_ID_NB_TX_30DAY_WINDOW! > 1,
+          ),
+      ).toBe(true);
+      // Dry-run transactions do not see each other, so compare each one with its own real score.
+      for (let i = 0; i < next.length; i++) {
+        const real = await post(app, '/api/score', native(next[i]!));
+        expect(real.statusCode, real.body).toBe(200);
+        expect(real.json().results[0].features).toEqual(dry.json().results[i].features);
+      }
+    } finally {
+      await app.close();
+      await state.close();
+      await store.close?.();
+    }
+  });
+
+  it('transactions-plus on Redis: peek answers what extract then does, and stores nothing', async () => {
+    const prefix = randomKeyPrefix('dryplus');
+    const state = await RedisWindowState.connect({ url: server.url, prefix, delayDays: 7 });
+    const cardHistory = await RedisCardHistoryState.connect({ url: server.url, prefix });
+    const featureSet = createFeatureSet('transactions-plus', { state, cardHistory, delayDays: 7 });
+    try {
+      const width = featureSet.featureNames.length;
+      await featureSet.extract(live.slice(0, 80), new Float64Array(80 * width));
+      const before = await snapshot(prefix);
+      const tx = live[80]!;
+      const peeked = new Float64Array(width);
+      await featureSet.peek([tx], peeked);
+      expect(Object.keys(before).length).toBeGreaterThan(0);
+      expect(await snapshot(prefix)).toEqual(before);
+      const real = new Float64Array(width);
+      await featureSet.extract([tx], real);
+      expect(Array.from(peeked)).toEqual(Array.from(real));
+    } finally {
+      await state.close();
+      await cardHistory.close();
+    }
   });
 });
 

@@ -176,6 +176,7 @@ describe('consumer end to end (memory transport, memory store)', () => {
       name: inner.name,
       featureNames: inner.featureNames,
       feedback: (items) => inner.feedback(items),
+      peek: (batch, out) => inner.peek(batch, out),
       extract: async (batch, out) => {
         if (++calls === 2) throw new TransientStoreError('feature state unavailable');
         return inner.extract(batch, out);

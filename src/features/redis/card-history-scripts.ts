@@ -111,3 +111,63 @@ for k, c in pairs(cards) do
 end
 return table.concat(out, ',')
 `);
+
+/**
+ * Reads what {@link CARD_HISTORY_SCRIPT} would return for each event if it were the only event of
+ * the call, writing nothing (dry runs). Same ARGV and KEYS. Entries the event's time would expire
+ * (at or before max(Wc, t) - H) are skipped instead of removed; the event's own entry is never
+ * counted, so whether it would be stored does not matter.
+ */
+export const CARD_HISTORY_PEEK_SCRIPT = new RedisScript(`
+local function fmt(x)
+  if x ~= x then return 'NaN' end
+  if x == math.floor(x) and x > -9e15 and x < 9e15 then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
+local H = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local out = {}
+local no = 0
+local nan = 0 / 0
+for i = 1, n do
+  local a = 2 + (i - 1) * 5
+  local k, ekey, t, term = tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 5]
+  local wc = tonumber(redis.call('GET', KEYS[k + 1]) or '-1e300')
+  if t > wc then wc = t end
+  local lo = wc - H
+  local members = redis.call('ZRANGEBYSCORE', KEYS[k], '(' .. fmt(lo), fmt(t))
+  local count, sum, sq, mx, same, prev = 0, 0, 0, -math.huge, 0, -math.huge
+  local seen, distinct = {}, 0
+  if term ~= '' then seen[term] = true; distinct = 1 end
+  for j = 1, #members do
+    local m = members[j]
+    local p1 = string.find(m, '|', 1, true)
+    local p2 = string.find(m, '|', p1 + 1, true)
+    local p3 = string.find(m, '|', p2 + 1, true)
+    local tl = tonumber(string.sub(m, p2 + 1, p3 - 1))
+    local tj = tonumber(string.sub(m, 1, p1 - 1))
+    if not (tj == t and string.sub(m, p3 + tl + 1) == ekey) then
+      local aj = tonumber(string.sub(m, p1 + 1, p2 - 1))
+      count = count + 1
+      sum = sum + aj
+      sq = sq + aj * aj
+      if aj > mx then mx = aj end
+      if tj > prev then prev = tj end
+      local tid = string.sub(m, p3 + 1, p3 + tl)
+      if tid ~= '' then
+        if tid == term then same = same + 1 end
+        if not seen[tid] then seen[tid] = true; distinct = distinct + 1 end
+      end
+    end
+  end
+  out[no + 1] = fmt(count > 0 and (t - prev) or nan)
+  out[no + 2] = fmt(count)
+  out[no + 3] = fmt(sum)
+  out[no + 4] = fmt(sq)
+  out[no + 5] = fmt(count > 0 and mx or nan)
+  out[no + 6] = fmt(term == '' and nan or same)
+  out[no + 7] = fmt(distinct)
+  no = no + 7
+end
+return table.concat(out, ',')
+`);

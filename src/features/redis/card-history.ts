@@ -23,7 +23,7 @@ import {
 } from '../card-history.js';
 import type { WindowEvent } from '../types.js';
 import { DAY_MS } from '../window-state.js';
-import { CARD_HISTORY_SCRIPT } from './card-history-scripts.js';
+import { CARD_HISTORY_PEEK_SCRIPT, CARD_HISTORY_SCRIPT } from './card-history-scripts.js';
 import { tagOf } from './window-state.js';
 
 /** Options of {@link RedisCardHistoryState}. */
@@ -74,6 +74,20 @@ export class RedisCardHistoryState implements CardHistoryState {
   }
 
   async updateAndRead(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    await this.run(CARD_HISTORY_SCRIPT, events, out, 'update');
+  }
+
+  /** Read-only twin of {@link updateAndRead} (same groups and arguments, a script that writes nothing). */
+  async peek(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    await this.run(CARD_HISTORY_PEEK_SCRIPT, events, out, 'peek');
+  }
+
+  private async run(
+    script: typeof CARD_HISTORY_SCRIPT,
+    events: readonly WindowEvent[],
+    out: Float64Array,
+    what: string,
+  ): Promise<void> {
     if (out.length < events.length * CARD_HISTORY_STRIDE) {
       throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * CARD_HISTORY_STRIDE}`);
     }
@@ -103,24 +117,22 @@ export class RedisCardHistoryState implements CardHistoryState {
     const calls: Promise<void>[] = [];
     for (const g of groups.values()) {
       calls.push(
-        CARD_HISTORY_SCRIPT.run<string>(this.connection, g.keys, [
-          this.horizonText,
-          String(g.events.length),
-          ...g.args,
-        ]).then((values) => {
-          const parts = values.split(',');
-          let p = 0;
-          for (const i of g.events) {
-            const o = i * CARD_HISTORY_STRIDE;
-            for (let j = 0; j < CARD_HISTORY_STRIDE; j++) out[o + j] = Number(parts[p++]);
-          }
-        }),
+        script
+          .run<string>(this.connection, g.keys, [this.horizonText, String(g.events.length), ...g.args])
+          .then((values) => {
+            const parts = values.split(',');
+            let p = 0;
+            for (const i of g.events) {
+              const o = i * CARD_HISTORY_STRIDE;
+              for (let j = 0; j < CARD_HISTORY_STRIDE; j++) out[o + j] = Number(parts[p++]);
+            }
+          }),
       );
     }
     try {
       await Promise.all(calls);
     } catch (error) {
-      throw asStoreError(error, 'redis card history: update failed');
+      throw asStoreError(error, `redis card history: ${what} failed`);
     }
   }
 

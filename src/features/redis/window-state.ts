@@ -101,6 +101,39 @@ export function keyFingerprint(key: string): number {
 /** Stand-in for W = -∞ in scripts (Lua cannot portably parse "-inf"). */
 const NO_WATERMARK = -1e300;
 
+/** Layout of a packed card or terminal string (see `scripts.ts`): header bytes, bytes per entry. */
+const HDR = 8;
+const E = 24;
+
+/** The second field (running sum or label time) of entry `i`. */
+function secondAt(b: Buffer, i: number): number {
+  return b.readDoubleLE(HDR + i * E + 8);
+}
+
+/** First entry index in [0, m) whose time is > x, or m (the script's `upper`). */
+function upperBound(b: Buffer | null, m: number, x: number): number {
+  if (b === null) return 0;
+  let lo = 0;
+  let hi = m;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (b.readDoubleLE(HDR + mid * E) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the entry with time t and fingerprint fp before p (p = upper bound of t), or -1. */
+function findEntry(b: Buffer | null, p: number, t: number, fp: number): number {
+  if (b === null) return -1;
+  for (let j = p - 1; j >= 0; j--) {
+    const o = HDR + j * E;
+    if (b.readDoubleLE(o) !== t) return -1;
+    if (b.readDoubleLE(o + 16) === fp) return j;
+  }
+  return -1;
+}
+
 /** One script call's worth of work: the tasks of one hash tag (cluster) or of the whole batch. */
 interface Group {
   keys: string[];
@@ -118,6 +151,10 @@ export class RedisWindowState implements WindowState {
   private readonly singleServer: boolean;
   private readonly watermarkKey: string;
   private readonly terminalHorizonMs: number;
+  private readonly cardHorizonMs: number;
+  private readonly cardWindowsMs: Float64Array;
+  private readonly terminalWindowsMs: Float64Array;
+  private readonly delayMs: number;
   /** Largest event time this client knows of (its own events and the shared key as last read). */
   private watermarkMs = Number.NEGATIVE_INFINITY;
 
@@ -134,6 +171,10 @@ export class RedisWindowState implements WindowState {
     const terminal = config.terminalWindowsDays.map((d) => d * DAY_MS);
     const delay = config.delayDays * DAY_MS;
     this.terminalHorizonMs = Math.max(...terminal) + delay;
+    this.cardHorizonMs = Math.max(...card);
+    this.cardWindowsMs = Float64Array.from(card);
+    this.terminalWindowsMs = Float64Array.from(terminal);
+    this.delayMs = delay;
     this.header = [
       this.singleServer ? '1' : '0',
       String(Math.max(...card)),
@@ -172,12 +213,7 @@ export class RedisWindowState implements WindowState {
         out.fill(Number.NaN, i * stride, i * stride + nCard);
       } else {
         const g = this.group(groups, e.cardId);
-        g.args.push(
-          'c',
-          String(this.keyIndex(g, `${this.prefix}cw:{${tagOf(e.cardId)}}`)),
-          fingerprint,
-          time,
-        );
+        g.args.push('c', String(this.keyIndex(g, this.cardKey(e.cardId))), fingerprint, time);
         g.args.push(String(e.amount), wText);
         g.tasks.push(i * 2);
       }
@@ -223,6 +259,133 @@ export class RedisWindowState implements WindowState {
       throw asStoreError(error, 'redis window state: update failed');
     }
     this.raiseWatermark(w);
+  }
+
+  /**
+   * What {@link updateAndRead} would write for each event if it were the only event of the call,
+   * computed client-side from one GET per touched card and terminal (sent in one tick, so one
+   * round trip; plain GETs also work across cluster slots) and the watermark; nothing is written
+   * and the client's watermark is left alone. Mirrors `WINDOW_SCRIPT` step by step: the event is
+   * inserted only hypothetically (at its upper bound, with the running sum it would get), bounds
+   * are at least the horizon so expired entries are never counted, and the terminal windows end
+   * `delay` before the event. On a cluster the script does not read the shared watermark key, so
+   * neither does this (W is the client's own, as there).
+   */
+  async peek(events: readonly WindowEvent[], out: Float64Array): Promise<void> {
+    const stride = this.aggregates;
+    if (out.length < events.length * stride) {
+      throw new ConfigError(`out holds ${out.length} numbers, need ${events.length * stride}`);
+    }
+    if (events.length === 0) return;
+    const keys = new Map<string, Promise<Buffer | null>>();
+    const read = (key: string) => {
+      if (!keys.has(key))
+        keys.set(key, this.connection.send<Buffer | null>(key, ['GET', key], { binary: true }));
+    };
+    for (const e of events) {
+      if (e.cardId !== '') read(this.cardKey(e.cardId));
+      if (e.terminalId !== '') read(this.terminalKey(e.terminalId));
+    }
+    const storedWatermark = this.singleServer
+      ? this.connection.send<string | null>(this.watermarkKey, ['GET', this.watermarkKey])
+      : Promise.resolve(null);
+    let blobs: Map<string, Buffer | null>;
+    let w0: number;
+    try {
+      const entries = [...keys];
+      const values = await Promise.all(entries.map(([, v]) => v));
+      blobs = new Map(entries.map(([k], j) => [k, values[j]!]));
+      const stored = await storedWatermark;
+      w0 = stored === null ? Number.NEGATIVE_INFINITY : Number(stored);
+    } catch (error) {
+      throw asStoreError(error, 'redis window state: peek failed');
+    }
+    const nCard = 2 * this.config.cardWindowsDays.length;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const w = Math.max(w0, this.watermarkMs, e.timestampMs);
+      const fp = keyFingerprint(e.key);
+      if (e.cardId === '') out.fill(Number.NaN, i * stride, i * stride + nCard);
+      else this.cardPeek(e, fp, w, blobs.get(this.cardKey(e.cardId)) ?? null, out, i * stride);
+      if (e.terminalId === '') out.fill(Number.NaN, i * stride + nCard, (i + 1) * stride);
+      else
+        this.terminalPeek(
+          e,
+          fp,
+          w,
+          blobs.get(this.terminalKey(e.terminalId)) ?? null,
+          out,
+          i * stride + nCard,
+        );
+    }
+  }
+
+  /** The card part of `WINDOW_SCRIPT` for one event, reading `b` without changing it. */
+  private cardPeek(
+    e: WindowEvent,
+    fp: number,
+    w: number,
+    b: Buffer | null,
+    out: Float64Array,
+    base: number,
+  ): void {
+    const windows = this.cardWindowsMs;
+    const t = e.timestampMs;
+    const horizon = w - this.cardHorizonMs;
+    if (t <= horizon) {
+      // Too old to keep: counted in its own windows only.
+      for (let x = 0; x < windows.length; x++) {
+        out[base + 2 * x] = 1;
+        out[base + 2 * x + 1] = e.amount;
+      }
+      return;
+    }
+    const m = b === null ? 0 : (b.length - HDR) / E;
+    const head = b === null ? 0 : b.readDoubleLE(0);
+    const p = upperBound(b, m, t);
+    let hi = p;
+    let top: number;
+    if (findEntry(b, p, t, fp) < 0) {
+      // Where the script would insert it: at p, with the running sum before it plus its amount.
+      top = (p === 0 ? head : secondAt(b!, p - 1)) + e.amount;
+      hi = p + 1;
+    } else {
+      top = secondAt(b!, hi - 1);
+    }
+    for (let x = 0; x < windows.length; x++) {
+      const lo = Math.min(p, upperBound(b, m, Math.max(t - windows[x]!, horizon)));
+      out[base + 2 * x] = hi - lo;
+      out[base + 2 * x + 1] = top - (lo === 0 ? head : secondAt(b!, lo - 1));
+    }
+  }
+
+  /** The terminal part of `WINDOW_SCRIPT` for one event, reading `b` without changing it. */
+  private terminalPeek(
+    e: WindowEvent,
+    fp: number,
+    w: number,
+    b: Buffer | null,
+    out: Float64Array,
+    base: number,
+  ): void {
+    const windows = this.terminalWindowsMs;
+    const t = e.timestampMs;
+    const horizon = w - this.terminalHorizonMs;
+    const m = b === null ? 0 : (b.length - HDR) / E;
+    const end = t - this.delayMs;
+    // Stored entries up to the window end; the event itself (time t, never labelled) would join
+    // them only with no delay, and only if it would be stored (unexpired, not a re-delivery).
+    const hiStored = upperBound(b, m, end);
+    const inserted = t > horizon && findEntry(b, upperBound(b, m, t), t, fp) < 0;
+    const hi = hiStored + (inserted && end >= t ? 1 : 0);
+    const frauds = b === null ? 0 : b.readDoubleLE(0);
+    for (let x = 0; x < windows.length; x++) {
+      const lo = Math.min(hi, upperBound(b, m, Math.max(end - windows[x]!, horizon)));
+      out[base + 2 * x] = hi - lo;
+      let n = 0;
+      if (frauds > 0) for (let j = lo; j < hiStored; j++) if (secondAt(b!, j) <= t) n++;
+      out[base + 2 * x + 1] = n;
+    }
   }
 
   async applyFeedback(items: readonly Feedback[]): Promise<void> {
@@ -285,6 +448,10 @@ export class RedisWindowState implements WindowState {
       g.keys.push(key);
     }
     return index;
+  }
+
+  private cardKey(cardId: string): string {
+    return `${this.prefix}cw:{${tagOf(cardId)}}`;
   }
 
   private terminalKey(terminalId: string): string {
