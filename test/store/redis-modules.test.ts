@@ -117,6 +117,29 @@ describe.skipIf(skipWithoutRedisModules())('RedisStore on a server with RedisTim
     await store.close();
   });
 
+  it('keeps a series point for every transaction when batches pile up on one millisecond (more than 1,000 points a second)', async () => {
+    const seriesKeyPrefix = randomKeyPrefix('ts');
+    const store = await RedisStore.connect({ url: server.url, prefix: randomKeyPrefix(), seriesKeyPrefix });
+    const t0 = Date.now();
+    // Six batches of 500 decided in the same millisecond: a series holds one point per
+    // millisecond, so the later batches must land 500, 1,000, … ms ahead, never be dropped.
+    for (let b = 0; b < 6; b++) {
+      const batch = Array.from({ length: 500 }, (_, j) => scored(b * 500 + j, t0, 'approve', 0.2));
+      expect(await store.persistBatch(batch)).toEqual({ written: 500, duplicates: 0 });
+    }
+    const range = (await admin.sendCommand([
+      'TS.RANGE',
+      `${seriesKeyPrefix}fraud-ts`,
+      '-',
+      '+',
+    ])) as unknown[];
+    expect(range).toHaveLength(3_000);
+    const times = points(range).map(([t]) => t);
+    expect(new Set(times).size).toBe(3_000);
+    expect(Math.min(...times)).toBe(t0);
+    await store.close();
+  });
+
   it("answers the Grafana dashboard's queries on the lab's keys with the panels' data", async () => {
     // The dashboard reads the unprefixed lab keys, and TS.MRANGE sees every series: own server.
     const grafanaServer = await startRedisServer({ modules: true });

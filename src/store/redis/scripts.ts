@@ -1,30 +1,40 @@
 import { RedisScript } from '../../redis/index.js';
 
 /**
- * `tsAdd(key, ms, value)`: `TS.ADD ... ON_DUPLICATE BLOCK`, moving the point 1 ms later while
- * that millisecond is taken, so two transactions decided in the same millisecond both stay
- * (`SUM` would merge them, `FIRST`/`LAST` drop one; either breaks counts and averages). Other
- * errors (a point older than the retention) drop the point, as the retention would.
- * A batch shares one decision time, so its points pile up on one millisecond: `taken[key]`
- * remembers the run of milliseconds this call has filled, and the next point starts after it
- * (one TS.ADD per point, not one per point already there; 500 points took seconds and hit BUSY).
+ * `tsAdd(key, ms, value)`: `TS.ADD ... ON_DUPLICATE BLOCK` at the first free millisecond at or
+ * after `ms` and after the series' last point, so every transaction keeps its own point (`SUM`
+ * would merge two decided in the same millisecond, `FIRST`/`LAST` drop one; either breaks counts
+ * and averages). A series holds at most one point per millisecond: a batch shares one decision
+ * time, and at more than 1,000 points a second the series runs ahead of the clock rather than
+ * losing points. The last point is read once per key per call (`TS.GET`) and then followed in
+ * Lua: one TS.ADD per point. Searching for a free millisecond among the points already there
+ * cost one call per point passed (500 points took seconds and hit BUSY), and a bounded search
+ * dropped points once batches piled up more than a second ahead.
+ * Other errors (a point older than the retention) drop the point, as the retention would.
  */
 const TS_ADD_FUNCTION = `
-local taken = {}
+local lastOf = {}
 local function tsAdd(key, t, v)
-  local run = taken[key]
-  if run and t >= run[1] and t <= run[2] then t = run[2] + 1 end
-  local start = t
+  local last = lastOf[key]
+  if last == nil then
+    local got = redis.pcall('TS.GET', key)
+    last = -1
+    if type(got) == 'table' and not got.err and got[1] then last = tonumber(got[1]) or -1 end
+  end
+  if t <= last then t = last + 1 end
   for _ = 1, 1000 do
     local r = redis.pcall('TS.ADD', key, string.format('%d', t), v, 'ON_DUPLICATE', 'BLOCK')
     if type(r) ~= 'table' or not r.err then
-      -- Every millisecond from start to t is taken now (the ones skipped answered BLOCK).
-      if run and start == run[2] + 1 then run[2] = t else taken[key] = { start, t } end
+      lastOf[key] = t
       return
     end
-    if not string.find(r.err, 'BLOCK', 1, true) then return end
+    if not string.find(r.err, 'BLOCK', 1, true) then
+      lastOf[key] = last
+      return
+    end
     t = t + 1
   end
+  lastOf[key] = t
 end
 `;
 
