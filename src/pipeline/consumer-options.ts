@@ -6,7 +6,7 @@ import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { Store } from '../store/index.js';
 import type { StreamReader } from '../transports/index.js';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from './event-time.js';
-import type { LatencyHistogram } from './latency.js';
+import { LatencyHistogram } from './latency.js';
 
 export interface ConsumerOptions {
   reader: StreamReader;
@@ -111,6 +111,23 @@ export interface ConsumerStats {
   /** Enqueue-to-persisted latency of persisted records, in ms. */
   latency: LatencyHistogram;
   startedAtMs: number;
+}
+
+/** Totals before the first batch: the consumer's, and the request scorer's in the same shape. */
+export function emptyConsumerStats(): ConsumerStats {
+  return {
+    persisted: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    deadLetters: { store: {}, transport: {} },
+    storeRetries: 0,
+    stalledSinceMs: undefined,
+    lastStoreError: undefined,
+    batches: 0,
+    decisions: { approve: 0, review: 0, decline: 0 },
+    latency: new LatencyHistogram(),
+    startedAtMs: Date.now(),
+  };
 }
 
 export const DEFAULT_CONSUMER_OPTIONS = {

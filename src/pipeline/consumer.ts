@@ -25,12 +25,12 @@ import type { DeliveredRecord } from '../transports/index.js';
 import {
   type ConsumerOptions,
   type ConsumerStats,
+  emptyConsumerStats,
   type ResolvedConsumerOptions,
   resolveConsumerOptions,
 } from './consumer-options.js';
 import { EventTimeGuard } from './event-time.js';
 import { bisect, describeError } from './failures.js';
-import { LatencyHistogram } from './latency.js';
 import { RecentKeys } from './recent-keys.js';
 import { scoredTransactions } from './results.js';
 import { BatchAbandoned, StoreRetry } from './store-retry.js';
@@ -46,19 +46,7 @@ interface PreparedBatch {
 }
 
 export class Consumer {
-  readonly stats: ConsumerStats = {
-    persisted: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    deadLetters: { store: {}, transport: {} },
-    storeRetries: 0,
-    stalledSinceMs: undefined,
-    lastStoreError: undefined,
-    batches: 0,
-    decisions: { approve: 0, review: 0, decline: 0 },
-    latency: new LatencyHistogram(),
-    startedAtMs: Date.now(),
-  };
+  readonly stats: ConsumerStats = emptyConsumerStats();
   private readonly o: ResolvedConsumerOptions;
   private readonly log: Logger;
   private readonly eventTime: EventTimeGuard;

@@ -11,8 +11,7 @@ import type { Feedback, Transaction } from '../events/index.js';
 import type { FeatureSet } from '../features/index.js';
 import type { DriftMonitor, Scorer } from '../scoring/index.js';
 import type { PersistResult, ScoredTransaction, Store } from '../store/index.js';
-import type { ConsumerStats } from './consumer-options.js';
-import { LatencyHistogram } from './latency.js';
+import { type ConsumerStats, emptyConsumerStats } from './consumer-options.js';
 import { scoredTransactions } from './results.js';
 
 /** Options of {@link RequestScorer}. */
@@ -49,19 +48,7 @@ export interface RequestScoreResult {
  */
 export class RequestScorer {
   /** Running totals in the consumer's shape, so the same Prometheus metrics describe both. */
-  readonly stats: ConsumerStats = {
-    persisted: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    deadLetters: { store: {}, transport: {} },
-    storeRetries: 0,
-    stalledSinceMs: undefined,
-    lastStoreError: undefined,
-    batches: 0,
-    decisions: { approve: 0, review: 0, decline: 0 },
-    latency: new LatencyHistogram(),
-    startedAtMs: Date.now(),
-  };
+  readonly stats: ConsumerStats = emptyConsumerStats();
   private readonly o: RequestScorerOptions & { position: string };
   private features = new Float64Array(0);
   private turn: Promise<unknown> = Promise.resolve();
