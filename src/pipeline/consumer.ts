@@ -35,6 +35,18 @@ import { RecentKeys } from './recent-keys.js';
 import { scoredTransactions } from './results.js';
 import { BatchAbandoned, StoreRetry } from './store-retry.js';
 
+/** A batch parsed and checked: what goes through the feature state. */
+interface ParsedBatch {
+  batch: readonly DeliveredRecord[];
+  transactions: Transaction[];
+  /** Delivered records of {@link transactions}, index-aligned. */
+  records: DeliveredRecord[];
+  dead: DeadLetter[];
+  /** Feature rows of {@link transactions}, filled by the feature step. */
+  features: Float64Array;
+  startedAtMs: number;
+}
+
 /** A batch scored and ready to persist. */
 interface PreparedBatch {
   batch: readonly DeliveredRecord[];
@@ -53,7 +65,6 @@ export class Consumer {
   private readonly learned: RecentKeys;
   private stopping = false;
   private processing = false;
-  private features = new Float64Array(0);
   private readonly pendingFeedback: Feedback[] = [];
   private running: Promise<ConsumerStats> | undefined;
   private committing: Promise<void> | undefined;
@@ -124,24 +135,61 @@ export class Consumer {
     } while (current !== this.committing);
   }
 
+  /**
+   * The batch loop. Each delivered batch goes through
+   *
+   *   parse → features → score → persist → acknowledge
+   *
+   * and up to {@link PIPELINE_DEPTH} batches are in hand at once, each at its own step: while the
+   * feature state computes batch N+1's windows (a Lua script on Redis) this process scores N,
+   * and while the store writes N it reads and parses N+2. The store's and the process's work
+   * overlap instead of taking turns. Order is kept where it matters:
+   * - feature requests leave strictly in batch order, each once the previous one came back (a
+   *   retried one included), so the window state sees batches in the order they were read;
+   * - batches are scored one at a time, in order (the scorer reuses its buffers, and the forest
+   *   learns in stream order);
+   * - commits run one after another, so acknowledgements and counters stay in order.
+   * A batch moves on as soon as its step before is done, never waiting for the next read.
+   */
   private async loop(): Promise<ConsumerStats> {
     const { reader } = this.o;
+    /** The last batch's feature step: true once its rows are in place. */
+    let extracted: Promise<boolean> = Promise.resolve(true);
+    /** The last batch's scoring step (scoring is serial). */
+    let scored: Promise<unknown> = Promise.resolve();
+    /** Each unfinished batch's whole run, oldest first. */
+    const inHand: Promise<void>[] = [];
     try {
       for await (const batch of reader) {
         if (batch.length > 0) {
           this.processing = true;
           try {
-            const prepared = await this.guarded(() => this.prepare(batch));
-            // Persisting a batch overlaps reading and scoring the next one (the store's round
-            // trips no longer idle the CPU); commits run one after another, so acknowledgements
-            // and counters stay in order and at most two batches are in flight.
-            const previous = this.committing;
-            this.committing = (async () => {
-              await previous;
+            const parsed = this.parse(batch);
+            // A batch before whose features failed for good (a stall past maxStallMs, a stop
+            // during a stall) ends the loop: this batch stays unacknowledged with it.
+            if (!(await extracted)) break;
+            const ownFeatures = this.extractStep(parsed);
+            extracted = ownFeatures;
+            const previousScore = scored;
+            const ownScore = (async () => {
+              await previousScore;
+              if (!(await ownFeatures)) return undefined;
+              // Lets the client send the next batch's feature request before scoring takes the thread.
+              await yieldToIo();
+              return this.guarded(() => this.score(parsed));
+            })();
+            scored = ownScore;
+            const previousCommit = this.committing;
+            const run = (async () => {
+              const prepared = await ownScore;
+              await previousCommit;
               if (prepared) await this.guarded(() => this.commit(prepared));
             })();
-            // Bounds the overlap: the next read starts only once the commit before this one is done.
-            await previous;
+            this.committing = run;
+            inHand.push(run);
+            void run.finally(() => inHand.splice(inHand.indexOf(run), 1));
+            // Bounds the batches in hand: the next read waits for the oldest to finish.
+            while (inHand.length >= PIPELINE_DEPTH) await inHand[0];
           } finally {
             this.processing = false;
           }
@@ -161,6 +209,14 @@ export class Consumer {
     }
     this.log.info({ ...this.summary() }, 'consumer stopped');
     return this.stats;
+  }
+
+  /** The feature step of a batch, guarded; true once its rows are in place. */
+  private extractStep(parsed: ParsedBatch): Promise<boolean> {
+    return this.guarded(async () => {
+      await this.extract(parsed);
+      return true;
+    }).then((done) => done === true);
   }
 
   /**
@@ -183,18 +239,19 @@ export class Consumer {
 
   /** Processes one delivered batch end to end: features and scores, then persist and acknowledge. */
   async processBatch(batch: readonly DeliveredRecord[]): Promise<void> {
-    const prepared = await this.prepare(batch);
-    await this.commit(prepared);
+    const parsed = this.parse(batch);
+    await this.extract(parsed);
+    await this.commit(await this.score(parsed));
   }
 
   /**
-   * Parses, checks event times, computes features and scores. Malformed records, records dated
-   * too far ahead and records that make the feature state fail alone become dead letters.
+   * Parses and checks event times. Malformed records, records past `maxDeliveries` and records
+   * dated too far ahead become dead letters.
    */
-  private async prepare(batch: readonly DeliveredRecord[]): Promise<PreparedBatch> {
+  private parse(batch: readonly DeliveredRecord[]): ParsedBatch {
     const startedAtMs = Date.now();
-    let transactions: Transaction[] = [];
-    let records: DeliveredRecord[] = [];
+    const transactions: Transaction[] = [];
+    const records: DeliveredRecord[] = [];
     const dead: DeadLetter[] = [];
     for (const record of batch) {
       if (record.deliveries > this.o.maxDeliveries) {
@@ -224,23 +281,36 @@ export class Consumer {
       transactions.push(parsed);
       records.push(record);
     }
+    // Rows of its own: several batches are in hand at once.
+    const features = new Float64Array(transactions.length * this.o.featureSet.featureNames.length);
+    return { batch, transactions, records, dead, features, startedAtMs };
+  }
+
+  /**
+   * Computes the batch's features into its rows. Records that make the feature state fail alone
+   * become dead letters (and leave the batch); a failing state holds the batch and is retried.
+   */
+  private async extract(parsed: ParsedBatch): Promise<void> {
     const width = this.o.featureSet.featureNames.length;
-    if (this.features.length < transactions.length * width)
-      this.features = new Float64Array(transactions.length * width);
-    await this.retry.run('features', batch.length, async () => {
+    await this.retry.run('features', parsed.batch.length, async () => {
       // Window-state updates are idempotent per (key, time), so halves and retries are safe.
-      const failures = await bisect(transactions, (part, offset) =>
-        this.extractFeatures(part, this.features.subarray(offset * width), width),
+      const failures = await bisect(parsed.transactions, (part, offset) =>
+        this.extractFeatures(part, parsed.features.subarray(offset * width), width),
       );
       if (failures.length === 0) return;
       const bad = new Set(failures.map((f) => f.index));
-      for (const f of failures) dead.push(recordFailure(records[f.index]!, f.error));
-      transactions = transactions.filter((_, i) => !bad.has(i));
-      records = records.filter((_, i) => !bad.has(i));
+      for (const f of failures) parsed.dead.push(recordFailure(parsed.records[f.index]!, f.error));
+      parsed.transactions = parsed.transactions.filter((_, i) => !bad.has(i));
+      parsed.records = parsed.records.filter((_, i) => !bad.has(i));
       // Rows are rewritten compactly for the records left; this pass sees their state as is.
-      await this.extractFeatures(transactions, this.features, width);
+      await this.extractFeatures(parsed.transactions, parsed.features, width);
     });
-    const results = await this.scoreRecords(transactions, records);
+  }
+
+  /** Scores a batch whose features are in place and builds its documents. */
+  private async score(parsed: ParsedBatch): Promise<PreparedBatch> {
+    const { batch, records, dead, startedAtMs } = parsed;
+    const results = await this.scoreRecords(parsed.transactions, records, parsed.features);
     return { batch, results, records, dead, startedAtMs };
   }
 
@@ -347,6 +417,7 @@ export class Consumer {
   private async scoreRecords(
     transactions: readonly Transaction[],
     records: readonly DeliveredRecord[],
+    features: Float64Array,
   ): Promise<ScoredTransaction[]> {
     const n = transactions.length;
     if (n === 0) return [];
@@ -364,14 +435,14 @@ export class Consumer {
     // One call per batch; a remote model that fails under the `retry` fallback holds the batch
     // like a store failure (RemoteModelError counts as one), the in-process path never throws here.
     const scores = await this.retry.run('models', n, () =>
-      scorer.scoreBatchAsync(this.features, n, transactions, mask),
+      scorer.scoreBatchAsync(features, n, transactions, mask),
     );
-    this.o.drift?.observe(this.features, scores.fraudScore, n);
+    this.o.drift?.observe(features, scores.fraudScore, n);
     const results = scoredTransactions(
       transactions,
       records,
       featureSet.featureNames,
-      this.features,
+      features,
       scores,
       Date.now(),
       this.o.recordKey,
@@ -457,6 +528,20 @@ export class Consumer {
     );
     this.log.debug({ id, fraud_score: r.fraudScore, decision: r.decision }, 'persistMLScores');
   }
+}
+
+/**
+ * Most batches in hand at once (read and not yet acknowledged): one being read and parsed, one
+ * in the feature state or the scorer, one being written. More would only add latency.
+ */
+const PIPELINE_DEPTH = 3;
+
+/**
+ * Lets pending I/O go out: the Redis client writes queued commands on `setImmediate`, so a
+ * request sent just before a long synchronous step would otherwise wait for it.
+ */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Longest payload kept of a dead letter the store refused whole. */

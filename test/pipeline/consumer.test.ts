@@ -197,7 +197,7 @@ describe('consumer end to end (memory transport, memory store)', () => {
     expect(new Set([...store.values()].map((d) => d.transaction.id)).size).toBe(some.length);
   });
 
-  it('persists one batch while it scores the next, never holding more than two', async () => {
+  it('persists one batch while it scores the next, never holding more than three', async () => {
     const { bundle, live } = await fixture();
     const transport = new MemoryTransport();
     const some = live.slice(0, 500);
@@ -223,7 +223,72 @@ describe('consumer end to end (memory transport, memory store)', () => {
     });
     await consumer.run();
     expect(await store.countTransactions()).toBe(500);
-    expect(maxHeld).toBe(100);
+    // One batch written, one scored, one just read: batches of 50.
+    expect(maxHeld).toBe(150);
+  });
+
+  it('sends feature requests one at a time and in stream order, overlapping the store', async () => {
+    const { bundle, live } = await fixture();
+    const transport = new MemoryTransport();
+    const some = live.slice(0, 400);
+    await transport
+      .writer()
+      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
+    transport.end();
+    const inner = createFeatureSet('transactions');
+    let extracting = 0;
+    let maxExtracting = 0;
+    let writing = 0;
+    let extractsDuringWrites = 0;
+    const order: string[] = [];
+    const featureSet: typeof inner = Object.create(inner) as typeof inner;
+    featureSet.extract = async (transactions, out) => {
+      extracting++;
+      maxExtracting = Math.max(maxExtracting, extracting);
+      if (writing > 0) extractsDuringWrites++;
+      order.push(...transactions.map((t) => t.id));
+      await new Promise((r) => setTimeout(r, 5));
+      await inner.extract(transactions, out);
+      extracting--;
+    };
+    class SlowStore extends MemoryStore {
+      override async persistBatch(results: readonly ScoredTransaction[]): Promise<PersistResult> {
+        writing++;
+        await new Promise((r) => setTimeout(r, 10));
+        writing--;
+        return super.persistBatch(results);
+      }
+    }
+    const store = new SlowStore();
+    const stats = await new Consumer({
+      reader: transport.reader({ maxBatch: 50, maxWaitMs: 5 }),
+      store,
+      featureSet,
+      scorer: new Scorer(bundle),
+    }).run();
+    expect(stats.persisted).toBe(400);
+    expect(maxExtracting).toBe(1);
+    expect(order).toEqual(some.map((t) => t.id));
+    // The window state works on the next batch while the store writes the one before.
+    expect(extractsDuringWrites).toBeGreaterThan(0);
+    // Same features as one batch at a time: the documents match a plain run's.
+    const reference = new MemoryStore();
+    const again = new MemoryTransport();
+    await again.writer().publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
+    again.end();
+    const plain = new Consumer({
+      reader: again.reader({ maxBatch: 50, maxWaitMs: 5 }),
+      store: reference,
+      featureSet: createFeatureSet('transactions'),
+      scorer: new Scorer(bundle),
+    });
+    for await (const batch of again.reader({ maxBatch: 50, maxWaitMs: 5 })) {
+      if (batch.length === 0) continue;
+      await plain.processBatch(batch);
+    }
+    const byId = (s: MemoryStore) =>
+      new Map([...s.values()].map((d) => [d.transaction.id, d.features] as const));
+    expect(byId(store)).toEqual(byId(reference));
   });
 
   it('stops gracefully while waiting for records', async () => {
