@@ -217,6 +217,39 @@ export function describeStoreConformance(
         expect((await store.searchTransactions({ cardId: 'nobody', limit: 5 })).transactions).toEqual([]);
       });
 
+      it('pages a card across hours, apart from cards whose ids extend or contain its own', async () => {
+        // One hour apart, 60 in all (the Redis store keeps card entries in one key per hour and
+        // reads 48 hours per round), ids that are
+        // prefixes of each other or hold the separators of the index members.
+        const t2 = 1_650_000_000_000;
+        const ids = ['c1', 'c12', 'c1|0', '1:c1', 'c1:'];
+        const spread = Array.from({ length: 60 }, (_, i) => {
+          const r = scored(5000 + i, t2 + i * 1_000, decisions[i % 4]!, i / 60);
+          r.transaction = {
+            ...r.transaction,
+            timestampMs: t2 + i * 3_600_000 + (i % 7) * 60_000,
+            cardId: ids[i % ids.length]!,
+            terminalId: `t-${i % 3}`,
+          };
+          return r;
+        });
+        await store.persistBatch(spread);
+        for (const id of ids) {
+          const expected = newestFirst(spread.filter((r) => r.transaction.cardId === id)).map((r) => r.key);
+          expect(expected.length).toBe(12);
+          expect((await allPages({ cardId: id, limit: 3 })).keys).toEqual(expected);
+        }
+        const fromMs = t2 + 10 * 3_600_000;
+        const toMs = t2 + 50 * 3_600_000;
+        const inWindow = (r: ScoredTransaction) =>
+          r.transaction.terminalId === 't-1' &&
+          r.transaction.timestampMs >= fromMs &&
+          r.transaction.timestampMs <= toMs;
+        const expected = newestFirst(spread.filter(inWindow)).map((r) => r.key);
+        expect(expected.length).toBeGreaterThan(2);
+        expect((await allPages({ terminalId: 't-1', fromMs, toMs, limit: 2 })).keys).toEqual(expected);
+      });
+
       it('rejects a cursor it did not make and a limit out of range', async () => {
         await expect(store.searchTransactions({ limit: 5, cursor: 'bm9wZQ' })).rejects.toThrow(ConfigError);
         await expect(store.searchTransactions({ limit: 0 })).rejects.toThrow(ConfigError);
