@@ -27,6 +27,10 @@ function flag(args: string[], name: string, fallback: number): number {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 }
 
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
 function rssMiB(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().rss / 2 ** 20;
@@ -74,7 +78,7 @@ export async function main(args: string[]): Promise<void> {
       const sample = { done, rssMiB: rssMiB(), heapMiB: process.memoryUsage().heapUsed / 2 ** 20 };
       samples.push(sample);
       console.log(
-        `  ${fmt(done).padStart(10)} tx: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapMiB.toFixed(0)} MiB, ${fmt((done * 1000) / (performance.now() - started))} tx/s so far`,
+        `  ${fmt(done).padStart(10)} tx: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapMiB.toFixed(0)} MiB used of ${mib(process.memoryUsage().heapTotal)}, external ${mib(process.memoryUsage().external)} (array buffers ${mib(process.memoryUsage().arrayBuffers)}), ${fmt((done * 1000) / (performance.now() - started))} tx/s so far`,
       );
     },
   });

@@ -33,7 +33,10 @@ def train(x_path: str, y_path: str, n_cols: str, model_path: str) -> None:
     print(json.dumps({"version": xgb.__version__, "trees": 100, "rows": int(x.shape[0])}))
 
 
-def consume(host: str, port: str, stream: str, group: str, prefix: str, model_path: str, n: str) -> None:
+def consume(host: str, port: str, stream: str, group: str, prefix: str, model_path: str, n: str,
+            name: str = "peer") -> None:
+    """Consumes n records as consumer `name` of `group`; several processes with distinct names and
+    the same group share the stream (the bench stops them once the group has acknowledged n)."""
     total = int(n)
     booster = xgb.Booster()
     booster.load_model(model_path)
@@ -48,7 +51,7 @@ def consume(host: str, port: str, stream: str, group: str, prefix: str, model_pa
         pass  # the group exists
     done = 0
     while done < total:
-        reply = r.xreadgroup(group, "peer", {stream: ">"}, count=500, block=1000)
+        reply = r.xreadgroup(group, name, {stream: ">"}, count=500, block=1000)
         if not reply:
             continue
         entries = reply[0][1]

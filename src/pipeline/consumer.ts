@@ -47,6 +47,14 @@ interface ParsedBatch {
   startedAtMs: number;
 }
 
+/** What persisting a batch did: counts, the dead letters stored, the results stored. */
+interface Persisted {
+  written: number;
+  duplicates: number;
+  letters: DeadLetter[];
+  stored: ScoredTransaction[];
+}
+
 /** A batch scored and ready to persist. */
 interface PreparedBatch {
   batch: readonly DeliveredRecord[];
@@ -148,7 +156,9 @@ export class Consumer {
    *   retried one included), so the window state sees batches in the order they were read;
    * - batches are scored one at a time, in order (the scorer reuses its buffers, and the forest
    *   learns in stream order);
-   * - commits run one after another, so acknowledgements and counters stay in order.
+   * - a batch is written as soon as it is scored, possibly beside the batch before (writes are
+   *   idempotent and commutative), but acknowledged only after it and after the batch before,
+   *   so acknowledgements and counters stay in order.
    * A batch moves on as soon as its step before is done, never waiting for the next read.
    */
   private async loop(): Promise<ConsumerStats> {
@@ -182,8 +192,11 @@ export class Consumer {
             const previousCommit = this.committing;
             const run = (async () => {
               const prepared = await ownScore;
+              // Written as soon as scored, beside the batch before's write or acknowledgement;
+              // acknowledged after it.
+              const persisted = prepared && (await this.guarded(() => this.persist(prepared)));
               await previousCommit;
-              if (prepared) await this.guarded(() => this.commit(prepared));
+              if (prepared && persisted) await this.guarded(() => this.acknowledge(prepared, persisted));
             })();
             this.committing = run;
             inHand.push(run);
@@ -314,13 +327,19 @@ export class Consumer {
     return { batch, results, records, dead, startedAtMs };
   }
 
+  /** Stores a batch's results and dead letters, then acknowledges it. */
+  private async commit(prepared: PreparedBatch): Promise<void> {
+    await this.acknowledge(prepared, await this.persist(prepared));
+  }
+
   /**
-   * Stores results and dead letters, then acknowledges the whole batch — only after the store
-   * confirmed. Each step is held and retried while the store fails; a record that makes the
-   * store fail on its own is found by bisection and dead-lettered.
+   * Stores results and dead letters. Each step is held and retried while the store fails; a
+   * record that makes the store fail on its own is found by bisection and dead-lettered.
+   * Batches may be persisted concurrently: writes are idempotent per record and touch
+   * commutative counters, so their order does not matter; acknowledgements keep theirs.
    */
-  private async commit({ batch, results, records, dead, startedAtMs }: PreparedBatch): Promise<void> {
-    const { reader, store } = this.o;
+  private async persist({ batch, results, records, dead }: PreparedBatch): Promise<Persisted> {
+    const { store } = this.o;
     const persisted = { written: 0, duplicates: 0 };
     const letters = [...dead];
     await this.retry.run('persist', batch.length, async () => {
@@ -339,10 +358,21 @@ export class Consumer {
     // Dead letters wait for the store like everything else: they are never dropped.
     if (letters.length > 0)
       await this.retry.run('dead letters', letters.length, () => this.storeDeadLetters(letters));
-    await this.retry.run('acknowledge', batch.length, () => reader.ack(batch));
+    return { ...persisted, letters, stored };
+  }
+
+  /**
+   * Acknowledges the whole batch — only after the store confirmed it — and counts it. Runs
+   * batch after batch, in stream order.
+   */
+  private async acknowledge(
+    { batch, startedAtMs }: PreparedBatch,
+    { written, duplicates, letters, stored }: Persisted,
+  ): Promise<void> {
+    await this.retry.run('acknowledge', batch.length, () => this.o.reader.ack(batch));
     const done = Date.now();
-    this.stats.persisted += persisted.written;
-    this.stats.duplicates += persisted.duplicates;
+    this.stats.persisted += written;
+    this.stats.duplicates += duplicates;
     this.stats.batches++;
     for (const r of stored) {
       if (this.log.isLevelEnabled('debug')) this.traceRecord(r);
@@ -359,8 +389,8 @@ export class Consumer {
     this.log.info(
       {
         records: batch.length,
-        persisted: persisted.written,
-        duplicates: persisted.duplicates,
+        persisted: written,
+        duplicates,
         deadLettered: letters.length,
         ms: done - startedAtMs,
       },
