@@ -165,6 +165,8 @@ export class Consumer {
     const { reader } = this.o;
     /** The last batch's feature step: true once its rows are in place. */
     let extracted: Promise<boolean> = Promise.resolve(true);
+    /** Whether the loop holds a parsed batch until the last batch's features are back. */
+    let waitingToSend = false;
     /** The last batch's scoring step (scoring is serial). */
     let scored: Promise<unknown> = Promise.resolve();
     /** Each unfinished batch's whole run, oldest first. */
@@ -177,15 +179,23 @@ export class Consumer {
             const parsed = this.parse(batch);
             // A batch before whose features failed for good (a stall past maxStallMs, a stop
             // during a stall) ends the loop: this batch stays unacknowledged with it.
-            if (!(await extracted)) break;
+            waitingToSend = true;
+            const sendable = await extracted;
+            waitingToSend = false;
+            if (!sendable) break;
             const ownFeatures = this.extractStep(parsed);
             extracted = ownFeatures;
             const previousScore = scored;
             const ownScore = (async () => {
               await previousScore;
               if (!(await ownFeatures)) return undefined;
-              // Lets the client send the next batch's feature request before scoring takes the thread.
-              await yieldToIo();
+              // The loop holds the next batch until these features are back: let it send that
+              // batch's feature request (the client writes on setImmediate) before scoring takes
+              // the thread, so the state works on it meanwhile. Only then: a yield costs latency.
+              if (waitingToSend) {
+                await yieldToIo();
+                await yieldToIo();
+              }
               return this.guarded(() => this.score(parsed));
             })();
             scored = ownScore;
@@ -567,8 +577,8 @@ export class Consumer {
 const PIPELINE_DEPTH = 3;
 
 /**
- * Lets pending I/O go out: the Redis client writes queued commands on `setImmediate`, so a
- * request sent just before a long synchronous step would otherwise wait for it.
+ * One turn of the event loop's check phase. The Redis client writes queued commands on
+ * `setImmediate`; two turns let a command queued just after this call go out first.
  */
 function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
