@@ -165,6 +165,8 @@ export class Consumer {
     const { reader } = this.o;
     /** The last batch's feature step: true once its rows are in place. */
     let extracted: Promise<boolean> = Promise.resolve(true);
+    /** Whether the last batch's features are back (the state answers at once in memory). */
+    let featuresBack = true;
     /** Whether the loop holds a parsed batch until the last batch's features are back. */
     let waitingToSend = false;
     /** The last batch's scoring step (scoring is serial). */
@@ -179,11 +181,15 @@ export class Consumer {
             const parsed = this.parse(batch);
             // A batch before whose features failed for good (a stall past maxStallMs, a stop
             // during a stall) ends the loop: this batch stays unacknowledged with it.
-            waitingToSend = true;
+            waitingToSend = !featuresBack;
             const sendable = await extracted;
             waitingToSend = false;
             if (!sendable) break;
-            const ownFeatures = this.extractStep(parsed);
+            featuresBack = false;
+            const ownFeatures = this.extractStep(parsed).then((ok) => {
+              featuresBack = true;
+              return ok;
+            });
             extracted = ownFeatures;
             const previousScore = scored;
             const ownScore = (async () => {
