@@ -20,7 +20,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { type Transaction, toNativeJson } from '../src/events/index.js';
-import { createFeatureSet, DAY_MS, MemoryWindowState, RedisWindowState } from '../src/features/index.js';
+import {
+  createFeatureSet,
+  DAY_MS,
+  type FeatureSet,
+  MemoryWindowState,
+  RedisWindowState,
+} from '../src/features/index.js';
 import { WINDOW_SCRIPT } from '../src/features/redis/scripts.js';
 import { Consumer, runInProcess } from '../src/pipeline/index.js';
 import { type ModelBundle, Scorer, saveBundle, trainBundle } from '../src/scoring/index.js';
@@ -28,7 +34,7 @@ import { type Source, simulateDays } from '../src/sources/index.js';
 import { MemoryStore, RedisStore, type Store } from '../src/store/index.js';
 import { STORE_SCRIPT } from '../src/store/redis/scripts.js';
 import { INDEX_SCRIPT } from '../src/store/redis/search.js';
-import { MemoryTransport, RedisStreamTransport } from '../src/transports/index.js';
+import { MemoryTransport, RedisStreamTransport, type StreamWriter } from '../src/transports/index.js';
 import { findRedisServerBin, startRedisServer } from '../test/helpers/redis-server.js';
 import { clockResolutionMs, fmt, nowMs, reportTarget } from './targets.js';
 
@@ -318,6 +324,24 @@ async function readSlowlog(url: string, persisted: number): Promise<string> {
     .join('; ');
 }
 
+/** Fills a feature state's windows with the last 8 days of history (not timed). */
+async function warmWindows(features: FeatureSet, history: Transaction[]): Promise<void> {
+  const lastMs = history[history.length - 1]!.timestampMs;
+  const warmFrom = history.findIndex((t) => t.timestampMs > lastMs - 8 * DAY_MS);
+  const rows = new Float64Array(2048 * features.featureNames.length);
+  for (let i = warmFrom; i < history.length; i += 2048)
+    await features.extract(history.slice(i, Math.min(i + 2048, history.length)), rows);
+}
+
+/** Publishes every payload, 1,000 per call, partition key = position (not timed). */
+async function publishAll(writer: StreamWriter, payloads: string[]): Promise<void> {
+  for (let i = 0; i < payloads.length; i += 1000) {
+    await writer.publish(
+      payloads.slice(i, i + 1000).map((payload, k) => ({ payload, partitionKey: String(i + k) })),
+    );
+  }
+}
+
 /**
  * Producer -> Redis Streams -> consumer with the Redis store and Redis window state, against a
  * private redis-server. The windows are warmed with the last 8 days of history (not timed).
@@ -337,17 +361,8 @@ async function redisRun(
   const store = await RedisStore.connect({ url, prefix });
   const transport = await RedisStreamTransport.connect({ url, stream: `${prefix}tx` });
   const features = createFeatureSet('transactions', { state });
-  const lastMs = history[history.length - 1]!.timestampMs;
-  const warmFrom = history.findIndex((t) => t.timestampMs > lastMs - 8 * DAY_MS);
-  const warm = new Float64Array(2048 * 15);
-  for (let i = warmFrom; i < history.length; i += 2048)
-    await features.extract(history.slice(i, Math.min(i + 2048, history.length)), warm);
-  const writer = transport.writer();
-  for (let i = 0; i < payloads.length; i += 1000) {
-    await writer.publish(
-      payloads.slice(i, i + 1000).map((payload, k) => ({ payload, partitionKey: String(i + k) })),
-    );
-  }
+  await warmWindows(features, history);
+  await publishAll(transport.writer(), payloads);
   if (profile) await startSlowlog(url);
   const before = await totalCommands(url);
   const cpuBefore = processCpuUs(serverPid);
@@ -494,19 +509,10 @@ async function redisProcessesRun(
     await saveBundle(dir, structuredCloneBundle(bundle));
     const state = await RedisWindowState.connect({ url, delayDays: 7, prefix: `${prefix}fs:` });
     const features = createFeatureSet('transactions', { state });
-    const lastMs = history[history.length - 1]!.timestampMs;
-    const warmFrom = history.findIndex((t) => t.timestampMs > lastMs - 8 * DAY_MS);
-    const warm = new Float64Array(2048 * 15);
-    for (let i = warmFrom; i < history.length; i += 2048)
-      await features.extract(history.slice(i, Math.min(i + 2048, history.length)), warm);
+    await warmWindows(features, history);
     await state.close();
     const transport = await RedisStreamTransport.connect({ url, stream: `${prefix}tx` });
-    const writer = transport.writer();
-    for (let i = 0; i < payloads.length; i += 1000) {
-      await writer.publish(
-        payloads.slice(i, i + 1000).map((payload, k) => ({ payload, partitionKey: String(i + k) })),
-      );
-    }
+    await publishAll(transport.writer(), payloads);
     await transport.close();
     const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
     let stderr = '';
@@ -701,11 +707,7 @@ async function redisLatencySection(
     const store = await RedisStore.connect({ url, prefix });
     const transport = await RedisStreamTransport.connect({ url, stream: `${prefix}tx` });
     const features = createFeatureSet('transactions', { state });
-    const lastMs = history[history.length - 1]!.timestampMs;
-    const warmFrom = history.findIndex((t) => t.timestampMs > lastMs - 8 * DAY_MS);
-    const warm = new Float64Array(2048 * 15);
-    for (let i = warmFrom; i < history.length; i += 2048)
-      await features.extract(history.slice(i, Math.min(i + 2048, history.length)), warm);
+    await warmWindows(features, history);
 
     const n = live.length;
     const index = new Map<string, number>();

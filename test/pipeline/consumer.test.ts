@@ -58,6 +58,16 @@ class FlakyStore extends MemoryStore {
   }
 }
 
+/** A memory transport holding these transactions as native JSON, ended (the consumer drains it). */
+async function endedTransport(transactions: readonly Transaction[]): Promise<MemoryTransport> {
+  const transport = new MemoryTransport();
+  await transport
+    .writer()
+    .publish(transactions.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
+  transport.end();
+  return transport;
+}
+
 describe('consumer end to end (memory transport, memory store)', () => {
   it('persists every good record exactly once, dead-letters every bad one, and acknowledges only what is stored', async () => {
     const { bundle, live } = await fixture();
@@ -164,12 +174,8 @@ describe('consumer end to end (memory transport, memory store)', () => {
 
   it('holds and retries the batch when the feature state fails, and loses nothing', async () => {
     const { bundle, live } = await fixture();
-    const transport = new MemoryTransport();
     const some = live.slice(0, 600);
-    await transport
-      .writer()
-      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
-    transport.end();
+    const transport = await endedTransport(some);
     const inner = createFeatureSet('transactions');
     let calls = 0;
     const flaky: FeatureSet = {
@@ -199,12 +205,8 @@ describe('consumer end to end (memory transport, memory store)', () => {
 
   it('persists one batch while it scores the next, never holding more than three', async () => {
     const { bundle, live } = await fixture();
-    const transport = new MemoryTransport();
     const some = live.slice(0, 500);
-    await transport
-      .writer()
-      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
-    transport.end();
+    const transport = await endedTransport(some);
     let maxHeld = 0;
     class SlowStore extends MemoryStore {
       override async persistBatch(results: readonly ScoredTransaction[]): Promise<PersistResult> {
@@ -229,12 +231,8 @@ describe('consumer end to end (memory transport, memory store)', () => {
 
   it('sends feature requests one at a time and in stream order, overlapping the store', async () => {
     const { bundle, live } = await fixture();
-    const transport = new MemoryTransport();
     const some = live.slice(0, 400);
-    await transport
-      .writer()
-      .publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
-    transport.end();
+    const transport = await endedTransport(some);
     const inner = createFeatureSet('transactions');
     let extracting = 0;
     let maxExtracting = 0;
@@ -273,9 +271,7 @@ describe('consumer end to end (memory transport, memory store)', () => {
     expect(extractsDuringWrites).toBeGreaterThan(0);
     // Same features as one batch at a time: the documents match a plain run's.
     const reference = new MemoryStore();
-    const again = new MemoryTransport();
-    await again.writer().publish(some.map((t, i) => ({ payload: toNativeJson(t), partitionKey: String(i) })));
-    again.end();
+    const again = await endedTransport(some);
     const plain = new Consumer({
       reader: again.reader({ maxBatch: 50, maxWaitMs: 5 }),
       store: reference,
