@@ -218,6 +218,43 @@ describe.skipIf(skipWithoutRedis())('RedisStore on a single server', () => {
 });
 
 describe.skipIf(skipWithoutRedis())('RedisStore search indexes', () => {
+  it('keeps card and terminal entries in one key per hour, written once a batch and expiring with the documents', async () => {
+    const server = await startRedisServer();
+    try {
+      const prefix = randomKeyPrefix();
+      const store = await RedisStore.connect({ url: server.url, prefix, transactionTtlSeconds: 3600 });
+      const hour = 3_600_000;
+      const t0 = 1_700_000_000_000 - (1_700_000_000_000 % hour);
+      // 300 records over 3 hours of event time, 7 cards and 5 terminals.
+      const batch = Array.from({ length: 300 }, (_, i) =>
+        scored(i, t0 + 10 + (i % 3) * hour, 'approve', 0.1),
+      );
+      const admin = createClient({ url: server.url });
+      await admin.connect();
+      const before = await admin.info('commandstats');
+      await store.persistBatch(batch);
+      const after = await admin.info('commandstats');
+      const zadds = (info: string) => Number(/cmdstat_zadd:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      // One ZADD per index key (3 card hours + 3 terminal hours + 1 decision + the hours set) and
+      // the store's one for the batch's score series: not three per record.
+      expect(zadds(after) - zadds(before)).toBe(9);
+      const cardKeys = (await admin.keys(`${prefix}ix:*:card:*`)).sort();
+      expect(cardKeys).toHaveLength(3);
+      expect(await admin.zCard(cardKeys[0]!)).toBe(100);
+      for (const key of [...cardKeys, ...(await admin.keys(`${prefix}ix:*:term:*`))]) {
+        const ttl = await admin.pTTL(key);
+        expect(ttl).toBeGreaterThan(3_500_000);
+        expect(ttl).toBeLessThanOrEqual(3_600_000);
+      }
+      const hours = await admin.zRange(`${prefix}ix:{s0}:hours`, 0, -1);
+      expect(hours.map(Number)).toEqual([0, 1, 2].map((k) => (t0 + k * hour) / hour));
+      await admin.close();
+      await store.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('can be turned off: fewer writes, and search is then refused', async () => {
     const server = await startRedisServer();
     try {
