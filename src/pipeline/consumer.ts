@@ -47,6 +47,20 @@ interface ParsedBatch {
   startedAtMs: number;
 }
 
+/** The loop's view of the batches in hand (see {@link Consumer} `loop`). */
+interface Pipeline {
+  /** The last batch's feature step: true once its rows are in place. */
+  extracted: Promise<boolean>;
+  /** Whether the last batch's features are back (the memory state answers at once). */
+  featuresBack: boolean;
+  /** Whether the loop holds a parsed batch until the last batch's features are back. */
+  waitingToSend: boolean;
+  /** The last batch's scoring step (scoring is serial). */
+  scored: Promise<PreparedBatch | undefined>;
+  /** Each unfinished batch's whole run, oldest first. */
+  inHand: Promise<void>[];
+}
+
 /** What persisting a batch did: counts, the dead letters stored, the results stored. */
 interface Persisted {
   written: number;
@@ -163,62 +177,29 @@ export class Consumer {
    */
   private async loop(): Promise<ConsumerStats> {
     const { reader } = this.o;
-    /** The last batch's feature step: true once its rows are in place. */
-    let extracted: Promise<boolean> = Promise.resolve(true);
-    /** Whether the last batch's features are back (the state answers at once in memory). */
-    let featuresBack = true;
-    /** Whether the loop holds a parsed batch until the last batch's features are back. */
-    let waitingToSend = false;
-    /** The last batch's scoring step (scoring is serial). */
-    let scored: Promise<unknown> = Promise.resolve();
-    /** Each unfinished batch's whole run, oldest first. */
-    const inHand: Promise<void>[] = [];
+    const pipe: Pipeline = {
+      extracted: Promise.resolve(true),
+      featuresBack: true,
+      waitingToSend: false,
+      scored: Promise.resolve(undefined),
+      inHand: [],
+    };
     try {
       for await (const batch of reader) {
         if (batch.length > 0) {
           this.processing = true;
           try {
             const parsed = this.parse(batch);
-            // A batch before whose features failed for good (a stall past maxStallMs, a stop
-            // during a stall) ends the loop: this batch stays unacknowledged with it.
-            waitingToSend = !featuresBack;
-            const sendable = await extracted;
-            waitingToSend = false;
+            // Feature requests leave in batch order: wait for the batch before's to come back.
+            // If it failed for good (a stall past maxStallMs, a stop during a stall), the loop
+            // ends and this batch stays unacknowledged with it.
+            pipe.waitingToSend = !pipe.featuresBack;
+            const sendable = await pipe.extracted;
+            pipe.waitingToSend = false;
             if (!sendable) break;
-            featuresBack = false;
-            const ownFeatures = this.extractStep(parsed).then((ok) => {
-              featuresBack = true;
-              return ok;
-            });
-            extracted = ownFeatures;
-            const previousScore = scored;
-            const ownScore = (async () => {
-              await previousScore;
-              if (!(await ownFeatures)) return undefined;
-              // The loop holds the next batch until these features are back: let it send that
-              // batch's feature request (the client writes on setImmediate) before scoring takes
-              // the thread, so the state works on it meanwhile. Only then: a yield costs latency.
-              if (waitingToSend) {
-                await yieldToIo();
-                await yieldToIo();
-              }
-              return this.guarded(() => this.score(parsed));
-            })();
-            scored = ownScore;
-            const previousCommit = this.committing;
-            const run = (async () => {
-              const prepared = await ownScore;
-              // Written as soon as scored, beside the batch before's write or acknowledgement;
-              // acknowledged after it.
-              const persisted = prepared && (await this.guarded(() => this.persist(prepared)));
-              await previousCommit;
-              if (prepared && persisted) await this.guarded(() => this.acknowledge(prepared, persisted));
-            })();
-            this.committing = run;
-            inHand.push(run);
-            void run.finally(() => inHand.splice(inHand.indexOf(run), 1));
+            this.start(pipe, parsed);
             // Bounds the batches in hand: the next read waits for the oldest to finish.
-            while (inHand.length >= PIPELINE_DEPTH) await inHand[0];
+            while (pipe.inHand.length >= PIPELINE_DEPTH) await pipe.inHand[0];
           } finally {
             this.processing = false;
           }
@@ -238,6 +219,44 @@ export class Consumer {
     }
     this.log.info({ ...this.summary() }, 'consumer stopped');
     return this.stats;
+  }
+
+  /**
+   * Sends a parsed batch's feature request and chains its other steps: scoring once its
+   * features are back and the batch before is scored, the write once it is scored, the
+   * acknowledgement once it is written and the batch before is acknowledged.
+   */
+  private start(pipe: Pipeline, parsed: ParsedBatch): void {
+    pipe.featuresBack = false;
+    const features = this.extractStep(parsed).then((ok) => {
+      pipe.featuresBack = true;
+      return ok;
+    });
+    pipe.extracted = features;
+    const previousScore = pipe.scored;
+    const scored = (async () => {
+      await previousScore;
+      if (!(await features)) return undefined;
+      // The loop holds the next batch until these features are back: let it send that batch's
+      // feature request (the client writes on setImmediate) before scoring takes the thread, so
+      // the state works on it meanwhile. Only then: a yield costs latency.
+      if (pipe.waitingToSend) {
+        await yieldToIo();
+        await yieldToIo();
+      }
+      return this.guarded(() => this.score(parsed));
+    })();
+    pipe.scored = scored;
+    const previousCommit = this.committing;
+    const run = (async () => {
+      const prepared = await scored;
+      const persisted = prepared && (await this.guarded(() => this.persist(prepared)));
+      await previousCommit;
+      if (prepared && persisted) await this.guarded(() => this.acknowledge(prepared, persisted));
+    })();
+    this.committing = run;
+    pipe.inHand.push(run);
+    void run.finally(() => pipe.inHand.splice(pipe.inHand.indexOf(run), 1));
   }
 
   /** The feature step of a batch, guarded; true once its rows are in place. */
