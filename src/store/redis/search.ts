@@ -43,7 +43,7 @@ import { getDocumentCommand, parseDocumentReply } from './layout.js';
 export const DECISION_INDEX_MAX = 1_000_000;
 
 /** Event time covered by one card or terminal index key. */
-export const INDEX_HOUR_MS = 3_600_000;
+const INDEX_HOUR_MS = 3_600_000;
 
 /** Hour keys read per round trip by a card or terminal search. */
 const HOURS_PER_ROUND = 48;
@@ -66,7 +66,7 @@ export function indexKeys(keys: RedisStoreKeys, shard: number) {
 }
 
 /** The prefix of one card's or terminal's members in an hour key. */
-export function idPrefix(id: string): string {
+function idPrefix(id: string): string {
   return `${id.length}:${id}|`;
 }
 
